@@ -1,0 +1,1 @@
+"""Peerlink: the platform-neutral kernel."""

@@ -1,0 +1,106 @@
+"""Who is talking: platform identities become members of a community, created on first contact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from bot.i18n import pick_language
+from bot.ports import Sender
+from storage.models import Community, Identity, Member, Organisation
+from storage.queries import community_for_workspace, get_or_create_organisation, identity_of
+
+
+@dataclass
+class Who:
+    """The member behind an incoming message, with what is needed to answer them."""
+
+    member: Member
+    identity: Identity
+    community: Community
+
+    @property
+    def member_id(self) -> int:
+        assert self.member.id is not None
+        return self.member.id
+
+    @property
+    def community_id(self) -> int:
+        assert self.community.id is not None
+        return self.community.id
+
+    @property
+    def language(self) -> str:
+        return pick_language(self.member.language, self.identity.locale, self.community.language)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return zone(self.member.timezone or self.identity.timezone or self.community.timezone)
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def resolve(session: Session, sender: Sender) -> Who:
+    """Find or create the member for `sender`; refresh what the platform told us (locale, timezone)."""
+    identity = identity_of(
+        session=session, platform=sender.platform, workspace=sender.workspace, user_id=sender.user_id
+    ) or _claim_waiting(session, sender)
+    if identity is None:
+        community = community_for_workspace(session=session, platform=sender.platform, external_id=sender.workspace)
+        assert community.id is not None
+        member = Member(community_id=community.id, display_name=sender.display_name[:200])
+        if sender.organisation:
+            member.organisation_id = _organisation(session, community.id, sender.organisation).id
+        session.add(member)
+        session.flush()
+        assert member.id is not None
+        identity = Identity(
+            member_id=member.id,
+            platform=sender.platform,
+            workspace=sender.workspace,
+            user_id=sender.user_id,
+            locale=sender.locale,
+            timezone=sender.timezone,
+        )
+        session.add(identity)
+        session.flush()
+        return Who(member=member, identity=identity, community=community)
+    member = session.get(Member, identity.member_id)
+    assert member is not None
+    community = session.get(Community, member.community_id)
+    assert community is not None
+    _refresh(identity, member, sender)
+    if member.organisation_id is None and sender.organisation:
+        member.organisation_id = _organisation(session, member.community_id, sender.organisation).id
+    return Who(member=member, identity=identity, community=community)
+
+
+def _claim_waiting(session: Session, sender: Sender) -> Identity | None:
+    """An identity granted a role before its first message waits with an empty workspace."""
+    if not sender.workspace:
+        return None
+    waiting = identity_of(session=session, platform=sender.platform, workspace="", user_id=sender.user_id)
+    if waiting is not None:
+        waiting.workspace = sender.workspace
+        session.add(waiting)
+    return waiting
+
+
+def _refresh(identity: Identity, member: Member, sender: Sender) -> None:
+    if sender.locale and sender.locale != identity.locale:
+        identity.locale = sender.locale
+    if sender.timezone and sender.timezone != identity.timezone:
+        identity.timezone = sender.timezone
+    if sender.display_name and not member.display_name:
+        member.display_name = sender.display_name[:200]
+
+
+def _organisation(session: Session, community_id: int, name: str) -> Organisation:
+    return get_or_create_organisation(session=session, community_id=community_id, name=" ".join(name.split())[:200])

@@ -1,0 +1,120 @@
+"""Neutral value types and the interfaces the kernel needs from the outside world.
+
+Adapters translate platform events into `Incoming` and render `Reply` objects; nothing here knows
+about Slack, Telegram or terminals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+Platform = Literal["slack", "telegram", "console"]
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a message goes: a channel, group or private chat on one platform."""
+
+    platform: Platform
+    workspace: str  # Slack team id, Telegram bot id, "local"
+    chat: str  # channel / chat id; for a direct message the platform's DM id or the user id
+
+    def key(self) -> str:
+        return f"{self.platform}:{self.workspace}:{self.chat}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote: the platform identity plus what the platform tells us about them."""
+
+    platform: Platform
+    workspace: str
+    user_id: str
+    display_name: str = ""
+    organisation: str | None = None  # known only where the platform or an invite says so
+    locale: str | None = None  # platform locale, e.g. "es-ES" or "pt-br"
+    timezone: str | None = None  # IANA name, e.g. "America/Mexico_City"
+    is_platform_admin: bool = False  # Slack admin/owner, Telegram group admin
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a person said or pressed. A button press arrives as the button's `value`."""
+
+    sender: Sender
+    chat: Address
+    text: str
+    is_private: bool = True
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice; pressing it is the same as typing `value`, so every platform (and a terminal) works."""
+
+    label: str
+    value: str
+    selected: bool = False
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Plain text (adapters escape it for their markup) with optional buttons and a file.
+
+    `replaces` names a logical message (e.g. "topics") so adapters that can edit messages update the
+    previous one in place instead of piling up new keyboards.
+    """
+
+    text: str
+    buttons: Sequence[Button] = ()
+    attachment: Attachment | None = None
+    replaces: str | None = None
+    private_link: bool = False  # in a group: "continue in private" instead of a conversation
+
+
+@dataclass(frozen=True, slots=True)
+class SentRef:
+    """The platform's id of a delivered message (Slack ts, Telegram message_id)."""
+
+    platform: Platform
+    chat: str
+    message_id: str
+
+
+class DeliveryError(Exception):
+    """A platform refused a message. `retry_after` (seconds) when the platform said when to retry;
+    `permanent` when retrying cannot help (blocked bot, unknown chat)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Notifier(Protocol):
+    """Sends a message to an address on one platform, outside of a conversation turn."""
+
+    platform: Platform
+
+    async def send(self, to: Address, message: Reply) -> SentRef: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)

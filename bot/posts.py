@@ -1,0 +1,145 @@
+"""Offers and needs: validation, saving, editing and withdrawing, whatever the platform."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.members import Who
+from bot.text import clean, one_line
+from bot.topics import BY_SLUG
+from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind, PostStatus
+from storage.queries import new_post_ref
+from storage.types import utcnow
+
+
+class PostError(Exception):
+    """A request about a post that cannot be done; `key` is the catalog message to show."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass
+class PostDraft:
+    """What a conversation (or a Slack modal) has collected so far."""
+
+    kind: PostKind
+    title: str = ""
+    description: str = ""
+    topics: list[str] = field(default_factory=list)
+    format: PostFormat | None = None
+    available_until: date | None = None
+    language: str | None = None
+    post_id: int | None = None  # set when editing a saved post
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        data["format"] = self.format.value if self.format else None
+        data["available_until"] = self.available_until.isoformat() if self.available_until else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PostDraft:
+        until = data.get("available_until")
+        return cls(
+            kind=PostKind(data["kind"]),
+            title=data.get("title", ""),
+            description=data.get("description", ""),
+            topics=[slug for slug in data.get("topics", []) if slug in BY_SLUG],
+            format=PostFormat(data["format"]) if data.get("format") else None,
+            available_until=date.fromisoformat(until) if until else None,
+            language=data.get("language"),
+            post_id=data.get("post_id"),
+        )
+
+    @classmethod
+    def from_post(cls, post: Post) -> PostDraft:
+        return cls(
+            kind=post.kind,
+            title=post.title,
+            description=post.description,
+            topics=list(post.topics),
+            format=post.format,
+            available_until=post.available_until,
+            language=post.language,
+            post_id=post.id,
+        )
+
+
+def check_title(raw: str) -> str:
+    """The cleaned title, or PostError naming what is wrong."""
+    title = one_line(clean(raw))
+    if not title:
+        raise PostError("post.error_empty")
+    if len(title) > TITLE_MAX:
+        raise PostError("post.error_title_long", length=len(title), limit=TITLE_MAX)
+    return title
+
+
+def check_description(raw: str) -> str:
+    description = clean(raw)
+    if not description:
+        raise PostError("post.error_empty")
+    if len(description) > DESCRIPTION_MAX:
+        raise PostError("post.error_description_long", length=len(description), limit=DESCRIPTION_MAX)
+    return description
+
+
+def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post:
+    """Create the post, or update the one being edited; the member's organisation owns it."""
+    if who.member.organisation_id is None:
+        raise PostError("post.error_no_organisation")
+    post = _editable(session, who, draft.post_id) if draft.post_id else None
+    if post is None:
+        post = Post(
+            community_id=who.community_id,
+            organisation_id=who.member.organisation_id,
+            member_id=who.member_id,
+            ref=new_post_ref(draft.kind),
+            kind=draft.kind,
+            title="",
+        )
+    post.title = check_title(draft.title)
+    post.description = check_description(draft.description)
+    post.topics = [slug for slug in draft.topics if slug in BY_SLUG]
+    post.format = draft.format
+    post.available_until = draft.available_until
+    post.language = draft.language or language
+    post.updated_at = utcnow()
+    session.add(post)
+    session.flush()
+    return post
+
+
+def own_post(session: Session, who: Who, post_id: int) -> Post:
+    """The member's own post, or PostError when it does not exist or belongs to someone else."""
+    post = session.get(Post, post_id)
+    if post is None or post.community_id != who.community_id:
+        raise PostError("post.error_not_found", number=post_id)
+    if post.member_id != who.member_id:
+        raise PostError("post.error_not_yours", number=post_id)
+    return post
+
+
+def _editable(session: Session, who: Who, post_id: int) -> Post:
+    post = own_post(session, who, post_id)
+    if post.status == PostStatus.withdrawn:
+        raise PostError("post.error_withdrawn", number=post_id)
+    return post
+
+
+def withdraw(session: Session, who: Who, post_id: int) -> Post:
+    post = own_post(session, who, post_id)
+    if post.status == PostStatus.withdrawn:
+        raise PostError("post.error_withdrawn", number=post_id)
+    post.status = PostStatus.withdrawn
+    post.updated_at = utcnow()
+    session.add(post)
+    return post

@@ -1,0 +1,1 @@
+"""Conversations (platform-neutral flows and commands) and the thin platform adapters."""

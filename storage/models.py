@@ -1,0 +1,341 @@
+"""The tables. Enums are stored as short strings (no database enum types) so migrations stay simple
+and identical on SQLite and PostgreSQL; every datetime is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+TITLE_MAX = 120
+DESCRIPTION_MAX = 2000
+
+
+class Role(StrEnum):
+    member = "member"
+    facilitator = "facilitator"
+    admin = "admin"
+
+
+class OrganisationKind(StrEnum):
+    city = "city"
+    sse_actor = "sse_actor"
+    partner = "partner"
+    other = "other"
+
+
+class PostKind(StrEnum):
+    offer = "offer"
+    need = "need"
+
+
+class PostStatus(StrEnum):
+    open = "open"
+    matched = "matched"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+class PostFormat(StrEnum):
+    call = "call"
+    site_visit = "site_visit"
+    document = "document"
+    mentoring = "mentoring"
+    workshop = "workshop"
+
+
+class MatchStatus(StrEnum):
+    suggested = "suggested"
+    accepted = "accepted"  # both sides said yes, introduction pending
+    declined = "declined"
+    introduced = "introduced"
+    met = "met"
+    not_useful = "not_useful"
+
+
+class Response(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+
+
+class MeetingStatus(StrEnum):
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+
+
+class RsvpAnswer(StrEnum):
+    yes = "yes"
+    no = "no"
+    maybe = "maybe"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    parked = "parked"  # gave up after the maximum attempts; facilitators are told
+    skipped = "skipped"  # no longer useful (e.g. a reminder after its meeting began)
+
+
+def _enum(length: int = 20) -> Any:
+    return String(length)
+
+
+class Community(SQLModel, table=True):
+    """A partnership: its members, posts, channels and rhythm."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    language: str = Field(default="en", max_length=8)
+    timezone: str = Field(default="UTC", max_length=64)
+    digest_weekday: int = Field(default=0)  # Monday
+    digest_time: str = Field(default="09:00", max_length=5)
+    reminder_offsets: str | None = Field(default=None, max_length=100)  # overrides REMINDER_OFFSETS
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace or Telegram group, and the community it belongs to."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Organisation(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    name: str = Field(max_length=200)
+    kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum())
+    city: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    display_name: str = Field(default="", max_length=200)
+    role: Role = Field(default=Role.member, sa_type=_enum())
+    language: str | None = Field(default=None, max_length=8)  # chosen with /language
+    timezone: str | None = Field(default=None, max_length=64)
+    paused_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Identity(SQLModel, table=True):
+    """One member's account on one platform; a member may have several."""
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    platform: str = Field(max_length=16)
+    workspace: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    locale: str | None = Field(default=None, max_length=16)
+    timezone: str | None = Field(default=None, max_length=64)
+    dm_chat: str | None = Field(default=None, max_length=64)  # where a private message reaches them
+    reachable: bool = Field(default=True)  # False after Telegram's 403 until they start the bot
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Channel(SQLModel, table=True):
+    """A group channel or chat the bot posts to (digests, reminders, announcements)."""
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "chat"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    platform: str = Field(max_length=16)
+    workspace: str = Field(max_length=64)
+    chat: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+    is_community_channel: bool = Field(default=False)  # set by `/peer channel here`
+    language: str | None = Field(default=None, max_length=8)
+    timezone: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Post(SQLModel, table=True):
+    """An offer or a need."""
+
+    __table_args__ = (UniqueConstraint("community_id", "ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    ref: str = Field(max_length=64)
+    kind: PostKind = Field(sa_type=_enum(), index=True)
+    title: str = Field(max_length=TITLE_MAX)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
+    topics: list[str] = Field(default_factory=list, sa_type=JSON)
+    language: str = Field(default="en", max_length=8)
+    status: PostStatus = Field(default=PostStatus.open, sa_type=_enum(), index=True)
+    format: PostFormat | None = Field(default=None, sa_type=_enum())
+    available_until: date | None = Field(default=None)
+    contact: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConversationState(SQLModel, table=True):
+    """Where one person stands in one conversation, so a restart continues at the same step."""
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "chat", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace: str = Field(max_length=64)
+    chat: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    draft: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ParkedDraft(SQLModel, table=True):
+    """An unfinished conversation ended by another command; offered back the next time."""
+
+    __table_args__ = (UniqueConstraint("member_id", "flow"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    draft: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MatchRound(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Match(SQLModel, table=True):
+    """A suggested (need, offer) pair and what became of it."""
+
+    __table_args__ = (UniqueConstraint("need_id", "offer_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    round_id: int | None = Field(default=None, foreign_key="matchround.id", index=True)
+    need_id: int = Field(foreign_key="post.id", index=True)
+    offer_id: int = Field(foreign_key="post.id", index=True)
+    score: float = Field(default=0.0)
+    reasons: list[str] = Field(default_factory=list, sa_type=JSON)
+    status: MatchStatus = Field(default=MatchStatus.suggested, sa_type=_enum(), index=True)
+    need_response: Response = Field(default=Response.pending, sa_type=_enum())
+    offer_response: Response = Field(default=Response.pending, sa_type=_enum())
+    introduced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OrganisationBlock(SQLModel, table=True):
+    """"Don't suggest this organisation again", said by a member."""
+
+    __table_args__ = (UniqueConstraint("member_id", "blocked_organisation_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    blocked_organisation_id: int = Field(foreign_key="organisation.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WorkingGroup(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    name: str = Field(max_length=200)
+    topic: str = Field(default="", max_length=64)
+    reasons: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WorkingGroupMember(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("group_id", "organisation_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="workinggroup.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+
+
+class Meeting(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    working_group_id: int | None = Field(default=None, foreign_key="workinggroup.id")
+    organiser_id: int | None = Field(default=None, foreign_key="member.id")
+    title: str = Field(max_length=TITLE_MAX)
+    agenda: str = Field(default="", max_length=DESCRIPTION_MAX)
+    video_link: str | None = Field(default=None, max_length=500)
+    start_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    timezone: str = Field(default="UTC", max_length=64)  # the organiser's, for display and .ics
+    duration_minutes: int = Field(default=60)
+    status: MeetingStatus = Field(default=MeetingStatus.scheduled, sa_type=_enum())
+    uid: str = Field(max_length=100, unique=True)  # stable .ics UID
+    sequence: int = Field(default=0)  # .ics SEQUENCE, bumped on every change
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MeetingChannel(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("meeting_id", "channel_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id")
+
+
+class Rsvp(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    answer: RsvpAnswer = Field(sa_type=_enum())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: every message sent later is a row first, unique by `dedupe_key`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    kind: str = Field(max_length=32)  # reminder, digest, introduction, followup, nudge, notice
+    platform: str = Field(max_length=16)
+    workspace: str = Field(max_length=64)
+    chat: str = Field(max_length=64)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=_enum(), index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    message_id: str | None = Field(default=None, max_length=64)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Invite(SQLModel, table=True):
+    """A deep-link code that joins a community (and optionally an organisation)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    community_id: int = Field(foreign_key="community.id")
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    uses: int = Field(default=0)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

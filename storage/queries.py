@@ -1,0 +1,130 @@
+"""Query functions: keyword-only session, one question each."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Community,
+    ConversationState,
+    Identity,
+    Member,
+    Organisation,
+    ParkedDraft,
+    Post,
+    PostKind,
+    PostStatus,
+    Workspace,
+)
+
+
+def default_community(*, session: Session) -> Community:
+    """The oldest community: the one a fresh database starts with (migration 0002)."""
+    community = session.exec(select(Community).order_by(col(Community.id))).first()
+    if community is None:
+        raise LookupError("no community: run `peerlink db upgrade`")
+    return community
+
+
+def community_for_workspace(*, session: Session, platform: str, external_id: str, name: str = "") -> Community:
+    """The community a Slack workspace or Telegram group belongs to; new ones join the default."""
+    workspace = session.exec(
+        select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+    ).first()
+    if workspace is None:
+        community = default_community(session=session)
+        assert community.id is not None
+        workspace = Workspace(platform=platform, external_id=external_id, name=name, community_id=community.id)
+        session.add(workspace)
+        session.flush()
+        return community
+    found = session.get(Community, workspace.community_id)
+    assert found is not None
+    return found
+
+
+def identity_of(*, session: Session, platform: str, workspace: str, user_id: str) -> Identity | None:
+    return session.exec(
+        select(Identity).where(
+            Identity.platform == platform, Identity.workspace == workspace, Identity.user_id == user_id
+        )
+    ).first()
+
+
+def identity_anywhere(*, session: Session, platform: str, user_id: str) -> Identity | None:
+    """An identity by platform user id alone (Slack and Telegram user ids are unique per platform)."""
+    return session.exec(
+        select(Identity).where(Identity.platform == platform, Identity.user_id == user_id).order_by(col(Identity.id))
+    ).first()
+
+
+def identities_of_member(*, session: Session, member_id: int) -> Sequence[Identity]:
+    return session.exec(select(Identity).where(Identity.member_id == member_id).order_by(col(Identity.id))).all()
+
+
+def organisation_by_name(*, session: Session, community_id: int, name: str) -> Organisation | None:
+    return session.exec(
+        select(Organisation).where(Organisation.community_id == community_id, Organisation.name == name)
+    ).first()
+
+
+def get_or_create_organisation(*, session: Session, community_id: int, name: str) -> Organisation:
+    found = organisation_by_name(session=session, community_id=community_id, name=name)
+    if found is None:
+        found = Organisation(community_id=community_id, name=name)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def post_by_ref(*, session: Session, community_id: int, ref: str) -> Post | None:
+    return session.exec(select(Post).where(Post.community_id == community_id, Post.ref == ref)).first()
+
+
+def new_post_ref(kind: PostKind) -> str:
+    """A stable, unguessable reference for a post created in conversation (imports bring their own)."""
+    return f"{kind.value}-{secrets.token_hex(4)}"
+
+
+def posts_of_member(*, session: Session, member_id: int, include_withdrawn: bool = False) -> Sequence[Post]:
+    query = select(Post).where(Post.member_id == member_id)
+    if not include_withdrawn:
+        query = query.where(Post.status != PostStatus.withdrawn)
+    return session.exec(query.order_by(col(Post.id))).all()
+
+
+def open_posts(*, session: Session, community_id: int, kind: PostKind | None = None) -> Sequence[Post]:
+    query = select(Post).where(Post.community_id == community_id, Post.status == PostStatus.open)
+    if kind is not None:
+        query = query.where(Post.kind == kind)
+    return session.exec(query.order_by(col(Post.id))).all()
+
+
+def all_posts(*, session: Session, community_id: int) -> Sequence[Post]:
+    return session.exec(select(Post).where(Post.community_id == community_id).order_by(col(Post.id))).all()
+
+
+def conversation_state(
+    *, session: Session, platform: str, workspace: str, chat: str, user_id: str
+) -> ConversationState | None:
+    return session.exec(
+        select(ConversationState).where(
+            ConversationState.platform == platform,
+            ConversationState.workspace == workspace,
+            ConversationState.chat == chat,
+            ConversationState.user_id == user_id,
+        )
+    ).first()
+
+
+def parked_draft(*, session: Session, member_id: int, flow: str) -> ParkedDraft | None:
+    return session.exec(
+        select(ParkedDraft).where(ParkedDraft.member_id == member_id, ParkedDraft.flow == flow)
+    ).first()
+
+
+def members_of_organisation(*, session: Session, organisation_id: int) -> Sequence[Member]:
+    return session.exec(select(Member).where(Member.organisation_id == organisation_id)).all()
