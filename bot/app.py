@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.matching import Matcher
 from bot.ports import Clock, Notifier, SystemClock
 from storage.db import SessionFactory, make_engine, session_factory
 from storage.migrate import upgrade
@@ -22,6 +24,11 @@ class Deps:
     sessions: SessionFactory
     clock: Clock = field(default_factory=SystemClock)
     notifiers: dict[str, Notifier] = field(default_factory=dict)
+    # platform -> (deep-link payload -> URL opening our bot there, or None while not known yet);
+    # adapters register theirs (Telegram: t.me/<bot>?start=<payload>), invites use them
+    links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # one per process: keeps each community's vector index in memory (bot/matching)
+    matcher: Matcher = field(default_factory=Matcher)
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> Deps:
@@ -31,4 +38,20 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         log.info("migrating the database to the latest revision")
         upgrade(engine)
-    return Deps(settings=settings, engine=engine, sessions=session_factory(engine), clock=clock or SystemClock())
+    clock = clock or SystemClock()
+    deps = Deps(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=clock,
+        matcher=Matcher(clock=clock),
+    )
+    if settings.telegram_enabled:
+        from handlers.telegram.application import install  # the composition root may import adapters
+
+        install(deps)
+    if settings.slack_enabled:
+        from handlers.slack.notifier import SlackNotifier
+
+        deps.notifiers["slack"] = SlackNotifier(deps)
+    return deps

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
 
 import click
 
 from bot.app import Deps, build_deps
 from bot.config import Settings
+from bot.i18n import translator
 from storage.migrate import upgrade
 
 
@@ -16,6 +19,7 @@ def _deps(ctx: click.Context) -> Deps:
     if deps is None:
         deps = build_deps(Settings())
         ctx.ensure_object(dict)["deps"] = deps
+        ctx.call_on_close(deps.engine.dispose)  # no connection outlives the command
     return deps
 
 
@@ -40,12 +44,15 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every pending migration (the release phase)."""
     deps = build_deps(Settings(), migrate=False)
-    upgrade(deps.engine)
-    click.echo("database is up to date")
+    try:
+        upgrade(deps.engine)
+    finally:
+        deps.engine.dispose()
+    click.echo(translator(deps.settings.default_language).t("core.cli_database_ready"))
 
 
 @cli.command()
-@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104  (a web process must listen publicly)
+@click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: PORT.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int | None) -> None:
@@ -58,5 +65,192 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     uvicorn.run(build_web_app(deps), host=host, port=port or deps.settings.port, log_level="info")
 
 
+@cli.group()
+def role() -> None:
+    """Facilitator and member roles."""
+
+
+@role.command("grant")
+@click.argument("identity")
+@click.argument("role_name", type=click.Choice(["facilitator", "member", "admin"]))
+@click.pass_context
+def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
+    """Give IDENTITY (slack:<user-id> or telegram:<user-id>) a role; works before they ever wrote."""
+    from bot.roles import grant, parse_identity
+    from storage.db import transaction
+    from storage.models import Role
+
+    try:
+        platform, user_id = parse_identity(identity)
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), param_hint="IDENTITY") from problem
+    deps = _deps(ctx)
+    with transaction(deps.sessions) as session:
+        grant(session, platform=platform, user_id=user_id, role=Role(role_name))
+    click.echo(translator(deps.settings.default_language).t("core.cli_role_granted", identity=identity, role=role_name))
+
+
+@cli.command()
+@click.option(
+    "--as",
+    "identity",
+    default="Guest@Guest organisation",
+    show_default=True,
+    help='Who you are: "Name@Organisation".',
+)
+@click.option("--demo", is_flag=True, help="Load the demo partnership first (safe to repeat).")
+@click.pass_context
+def console(ctx: click.Context, identity: str, demo: bool) -> None:
+    """Chat with the bot in this terminal (line by line when stdin is piped)."""
+    import sys
+
+    from handlers.console import Console, console_sender, run
+
+    if ctx.parent is not None and ctx.parent.params.get("log_level") is None:
+        logging.getLogger().setLevel(logging.WARNING)  # the terminal is the chat: keep it quiet
+    deps = _deps(ctx)
+    if demo:
+        from bot.demo import load_demo
+        from storage.db import transaction
+
+        with transaction(deps.sessions) as session:
+            load_demo(session)
+    run(Console(deps, console_sender(identity)), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_command(ctx: click.Context, file: Path) -> None:
+    """Import offers and needs from CSV, JSON or JSON Lines: all rows or none."""
+    from bot.transfer import ImportFailed, describe, import_file
+    from storage.db import transaction
+
+    deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
+    try:
+        with transaction(deps.sessions) as session:
+            result = import_file(session, file, default_language=deps.settings.default_language)
+    except ImportFailed as failed:
+        for problem in failed.problems:
+            click.echo(describe(problem, tr), err=True)
+        click.echo(tr.t("transfer.import_failed", count=len(failed.problems)), err=True)
+        ctx.exit(1)
+    click.echo(tr.t("transfer.imported", total=result.total, created=result.created, updated=result.updated))
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@click.pass_context
+def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Export every post of the community, in the format `peerlink import` reads back."""
+    from bot.transfer import export_rows, write_csv, write_json
+
+    deps = _deps(ctx)
+    with deps.sessions() as session:
+        rows = export_rows(session)
+    write = write_csv if fmt == "csv" else write_json
+    if output is None:
+        buffer = io.StringIO(newline="")
+        write(rows, buffer)
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        write(rows, handle)
+    tr = translator(deps.settings.default_language)
+    click.echo(tr.t("transfer.exported", count=len(rows), path=output))
+
+
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Load the demo partnership: nine partner cities and SSE actors (safe to repeat)."""
+    from bot.demo import load_demo
+    from storage.db import transaction
+
+    deps = _deps(ctx)
+    with transaction(deps.sessions) as session:
+        count = load_demo(session)
+    click.echo(translator(deps.settings.default_language).t("transfer.demo_loaded", count=count))
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the worker: scheduler and outbox dispatcher, Telegram polling, Slack Socket Mode."""
+    from bot.worker import main as run_worker
+
+    run_worker(_deps(ctx))
+
+
+def _community_language(deps: Deps, language: str | None) -> tuple[int, str]:
+    """The default community's id, and the language to write in (the option, else the community's)."""
+    from bot.i18n import pick_language
+    from storage.queries import default_community
+
+    with deps.sessions() as session:
+        community = default_community(session=session)
+        assert community.id is not None
+        return community.id, pick_language(language, community.language)
+
+
+@cli.command("match")
+@click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Suggestions per need.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "text"]), default="text", show_default=True)
+@click.option("--capacity", type=click.IntRange(1), default=None, help="Needs per offer at most (default: 5).")
+@click.option("--language", default=None, help="Language of the reasons (default: the community's).")
+@click.option("--record", is_flag=True, help="Store the suggestions as matches (status suggested).")
+@click.pass_context
+def match_command(
+    ctx: click.Context, top: int, fmt: str, capacity: int | None, language: str | None, record: bool
+) -> None:
+    """One matching round over the community. JSON/CSV: suggestions on stdout, needs without one on stderr."""
+    from bot.matching.report import round_csv, round_json, round_text
+    from storage.db import transaction
+
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    with transaction(deps.sessions) as session:
+        result = deps.matcher.run_round(session, community_id, top_k=top, capacity=capacity)
+        if record:
+            deps.matcher.record_round(session, result)
+    if fmt == "text":
+        click.echo(round_text(result, language))
+        return
+    out, err = (round_json if fmt == "json" else round_csv)(result, language)
+    click.echo(out, nl=fmt == "json")
+    click.echo(err, err=True, nl=fmt == "json")
+
+
+@cli.command("groups")
+@click.option("--size", default="3-6", show_default=True, help="Smallest and largest group, e.g. 3-6.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+@click.option("--language", default=None, help="Language of names and reasons (default: the community's).")
+@click.option("--save", is_flag=True, help="Store the groups as working groups.")
+@click.pass_context
+def groups_command(ctx: click.Context, size: str, fmt: str, language: str | None, save: bool) -> None:
+    """Propose peer working groups of organisations around shared topics."""
+    from bot.groups import parse_size, propose_groups, save_groups
+    from bot.matching.report import groups_json, groups_text
+    from storage.db import transaction
+
+    try:
+        min_size, max_size = parse_size(size)
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), param_hint="--size") from problem
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    with transaction(deps.sessions) as session:
+        proposal = propose_groups(session, deps.matcher, community_id, min_size=min_size, max_size=max_size)
+        if save:
+            save_groups(session, proposal, language=language)
+    click.echo(groups_json(proposal, language) if fmt == "json" else groups_text(proposal, language))
+
+
 def main() -> None:
     cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

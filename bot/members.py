@@ -10,7 +10,7 @@ from sqlmodel import Session
 from bot.i18n import pick_language
 from bot.ports import Sender
 from storage.models import Community, Identity, Member, Organisation
-from storage.queries import community_for_workspace, get_or_create_organisation, identity_of
+from storage.queries import community_for_workspace, get_or_create_organisation, identity_of, insert_or_fetch
 
 
 @dataclass
@@ -49,29 +49,12 @@ def zone(name: str | None) -> ZoneInfo:
 
 def resolve(session: Session, sender: Sender) -> Who:
     """Find or create the member for `sender`; refresh what the platform told us (locale, timezone)."""
-    identity = identity_of(
-        session=session, platform=sender.platform, workspace=sender.workspace, user_id=sender.user_id
-    ) or _claim_waiting(session, sender)
+    identity = _identity(session, sender) or _claim_waiting(session, sender)
     if identity is None:
-        community = community_for_workspace(session=session, platform=sender.platform, external_id=sender.workspace)
-        assert community.id is not None
-        member = Member(community_id=community.id, display_name=sender.display_name[:200])
-        if sender.organisation:
-            member.organisation_id = _organisation(session, community.id, sender.organisation).id
-        session.add(member)
-        session.flush()
-        assert member.id is not None
-        identity = Identity(
-            member_id=member.id,
-            platform=sender.platform,
-            workspace=sender.workspace,
-            user_id=sender.user_id,
-            locale=sender.locale,
-            timezone=sender.timezone,
-        )
-        session.add(identity)
-        session.flush()
-        return Who(member=member, identity=identity, community=community)
+        created = _create(session, sender)
+        if isinstance(created, Who):
+            return created
+        identity = created  # another request created them at the same moment
     member = session.get(Member, identity.member_id)
     assert member is not None
     community = session.get(Community, member.community_id)
@@ -80,6 +63,37 @@ def resolve(session: Session, sender: Sender) -> Who:
     if member.organisation_id is None and sender.organisation:
         member.organisation_id = _organisation(session, member.community_id, sender.organisation).id
     return Who(member=member, identity=identity, community=community)
+
+
+def _create(session: Session, sender: Sender) -> Who | Identity:
+    """A new member on first contact, or the identity a concurrent first contact created."""
+    community = community_for_workspace(session=session, platform=sender.platform, external_id=sender.workspace)
+    assert community.id is not None
+    member = Member(community_id=community.id, display_name=sender.display_name[:200])
+    if sender.organisation:
+        member.organisation_id = _organisation(session, community.id, sender.organisation).id
+    identity = Identity(
+        member_id=0,
+        platform=sender.platform,
+        workspace=sender.workspace,
+        user_id=sender.user_id,
+        locale=sender.locale,
+        timezone=sender.timezone,
+    )
+
+    def insert() -> None:
+        session.add(member)
+        session.flush()
+        assert member.id is not None
+        identity.member_id = member.id
+        session.add(identity)
+
+    theirs = insert_or_fetch(session, insert, lambda: _identity(session, sender))
+    return theirs or Who(member=member, identity=identity, community=community)
+
+
+def _identity(session: Session, sender: Sender) -> Identity | None:
+    return identity_of(session=session, platform=sender.platform, workspace=sender.workspace, user_id=sender.user_id)
 
 
 def _claim_waiting(session: Session, sender: Sender) -> Identity | None:

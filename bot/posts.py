@@ -8,12 +8,16 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.i18n import N_
+from bot.language import detect_language
 from bot.members import Who
 from bot.text import clean, one_line
 from bot.topics import BY_SLUG
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind, PostStatus
 from storage.queries import new_post_ref
 from storage.types import utcnow
+
+EMPTY = N_("core.error_empty")
 
 
 class PostError(Exception):
@@ -77,25 +81,25 @@ def check_title(raw: str) -> str:
     """The cleaned title, or PostError naming what is wrong."""
     title = one_line(clean(raw))
     if not title:
-        raise PostError("post.error_empty")
+        raise PostError(EMPTY)
     if len(title) > TITLE_MAX:
-        raise PostError("post.error_title_long", length=len(title), limit=TITLE_MAX)
+        raise PostError(N_("core.error_title_long"), length=len(title), limit=TITLE_MAX)
     return title
 
 
 def check_description(raw: str) -> str:
     description = clean(raw)
     if not description:
-        raise PostError("post.error_empty")
+        raise PostError(EMPTY)
     if len(description) > DESCRIPTION_MAX:
-        raise PostError("post.error_description_long", length=len(description), limit=DESCRIPTION_MAX)
+        raise PostError(N_("core.error_description_long"), length=len(description), limit=DESCRIPTION_MAX)
     return description
 
 
 def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post:
     """Create the post, or update the one being edited; the member's organisation owns it."""
     if who.member.organisation_id is None:
-        raise PostError("post.error_no_organisation")
+        raise PostError(N_("core.error_no_organisation"))
     post = _editable(session, who, draft.post_id) if draft.post_id else None
     if post is None:
         post = Post(
@@ -111,7 +115,8 @@ def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post
     post.topics = [slug for slug in draft.topics if slug in BY_SLUG]
     post.format = draft.format
     post.available_until = draft.available_until
-    post.language = draft.language or language
+    # Matching stems by the post's own language, which may differ from the writer's interface language.
+    post.language = draft.language or detect_language(f"{post.title}\n{post.description}", language) or language
     post.updated_at = utcnow()
     session.add(post)
     session.flush()
@@ -122,23 +127,23 @@ def own_post(session: Session, who: Who, post_id: int) -> Post:
     """The member's own post, or PostError when it does not exist or belongs to someone else."""
     post = session.get(Post, post_id)
     if post is None or post.community_id != who.community_id:
-        raise PostError("post.error_not_found", number=post_id)
+        raise PostError(N_("core.error_post_not_found"), number=post_id)
     if post.member_id != who.member_id:
-        raise PostError("post.error_not_yours", number=post_id)
+        raise PostError(N_("core.error_post_not_yours"), number=post_id)
     return post
 
 
 def _editable(session: Session, who: Who, post_id: int) -> Post:
     post = own_post(session, who, post_id)
     if post.status == PostStatus.withdrawn:
-        raise PostError("post.error_withdrawn", number=post_id)
+        raise PostError(N_("core.error_post_withdrawn"), number=post_id)
     return post
 
 
 def withdraw(session: Session, who: Who, post_id: int) -> Post:
     post = own_post(session, who, post_id)
     if post.status == PostStatus.withdrawn:
-        raise PostError("post.error_withdrawn", number=post_id)
+        raise PostError(N_("core.error_post_withdrawn"), number=post_id)
     post.status = PostStatus.withdrawn
     post.updated_at = utcnow()
     session.add(post)

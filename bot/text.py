@@ -20,11 +20,7 @@ def clean(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    kept = [
-        ch
-        for ch in text
-        if ch in _KEEP or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
-    ]
+    kept = [ch for ch in text if ch in _KEEP or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)]
     lines = [line.rstrip() for line in "".join(kept).replace("\t", " ").split("\n")]
     folded: list[str] = []
     for line in lines:

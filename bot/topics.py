@@ -1,17 +1,25 @@
 """The topic taxonomy of SSE policy, with labels and keywords in the seven languages.
 
 Topics bridge languages: a Spanish need about "compra pública" and an English offer about
-"public procurement" share the slug `public-procurement` whatever words they use.
+"public procurement" share the slug `public-procurement` whatever words they use. The curated
+data lives in `topics.json`: per topic a stable slug, a label per language and keywords per
+language. A keyword matches at the start of a word (accents and case ignored), so `licitaci`
+finds `licitación` and `licitaciones`; a keyword ending in `$` must match a whole word
+(`lei$` is the Portuguese law, not `leitura`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from bot.config import SUPPORTED_LANGUAGES
+
+DATA = Path(__file__).with_name("topics.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,57 +32,62 @@ class Topic:
         return self.labels.get(language) or self.labels["en"]
 
 
-TOPICS: tuple[Topic, ...] = (
-    Topic(
-        slug="public-procurement",
-        labels={
-            "en": "Public procurement",
-            "es": "Compra pública",
-            "pt": "Contratação pública",
-            "fr": "Commande publique",
-            "it": "Appalti pubblici",
-            "nl": "Overheidsopdrachten",
-            "pl": "Zamówienia publiczne",
-        },
-        keywords={
-            "en": ("procurement", "tender", "public contract", "social clause", "purchasing"),
-            "es": ("compra pública", "contratación", "licitaci", "cláusula social", "contrato"),
-            "pt": ("contratação pública", "licitaç", "compras públicas", "cláusula social"),
-            "fr": ("commande publique", "marché public", "marchés publics", "clause sociale", "appel d'offres"),
-            "it": ("appalt", "gara", "clausola sociale", "acquisti pubblici"),
-            "nl": ("aanbesteding", "inkoop", "social return", "overheidsopdracht"),
-            "pl": ("zamówie", "przetarg", "klauzul"),
-        },
-    ),
-)
+def _load() -> tuple[Topic, ...]:
+    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    return tuple(
+        Topic(
+            slug=item["slug"],
+            labels=dict(item["labels"]),
+            keywords={code: tuple(words) for code, words in item["keywords"].items()},
+        )
+        for item in raw
+    )
+
+
+TOPICS: tuple[Topic, ...] = _load()
 
 BY_SLUG = {topic.slug: topic for topic in TOPICS}
+
+# Letters NFKD does not decompose, and the typographic apostrophe people paste from documents.
+_EXTRA_FOLDS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "\u2019": "'", "\u2018": "'"})
 
 
 def _fold(text: str) -> str:
     """Lowercase without accents, so `licitación` and `licitacion` meet."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_EXTRA_FOLDS))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _alternative(keyword: str) -> str:
+    if keyword.endswith("$"):
+        return re.escape(_fold(keyword[:-1])) + r"\b"
+    return re.escape(_fold(keyword))
 
 
 @cache
 def _patterns(language: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    # Every language's keywords count whatever the reader's language: people write in the
+    # partnership's working language as often as in their own.
     languages = [language, *(code for code in SUPPORTED_LANGUAGES if code != language)]
     found: list[tuple[str, re.Pattern[str]]] = []
     for topic in TOPICS:
-        words = {_fold(word) for code in languages for word in topic.keywords.get(code, ())}
-        words.add(_fold(topic.labels.get(language, topic.labels["en"])))
-        alternatives = "|".join(sorted((re.escape(word) for word in words), key=len, reverse=True))
-        found.append((topic.slug, re.compile(rf"\b(?:{alternatives})")))
+        words = {_alternative(word) for code in languages for word in topic.keywords.get(code, ())}
+        words.update(re.escape(_fold(text)) for text in topic.labels.values())
+        alternatives = "|".join(sorted(words, key=len, reverse=True))
+        # A keyword starts a word: not inside one, nor after a hyphen (`segunda-feira` is Monday).
+        found.append((topic.slug, re.compile(rf"(?<![\w-])(?:{alternatives})")))
     return tuple(found)
 
 
 def detect_topics(text: str, language: str = "en", *, limit: int = 4) -> list[str]:
-    """Topic slugs whose keywords occur in `text`, most mentioned first."""
+    """Topic slugs whose keywords occur in `text`, most mentioned first (then first mentioned)."""
     folded = _fold(text)
-    counts = [(len(pattern.findall(folded)), slug) for slug, pattern in _patterns(language)]
-    ranked = sorted((item for item in counts if item[0]), key=lambda item: -item[0])
-    return [slug for _, slug in ranked[:limit]]
+    ranked: list[tuple[int, int, str]] = []
+    for slug, pattern in _patterns(language):
+        hits = [match.start() for match in pattern.finditer(folded)]
+        if hits:
+            ranked.append((-len(hits), hits[0], slug))
+    return [slug for _, _, slug in sorted(ranked)[:limit]]
 
 
 def find_topic(name: str, language: str = "en") -> Topic | None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Deps
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -16,4 +22,28 @@ async def healthz(_request: Request) -> JSONResponse:
 
 def build_web_app(deps: Deps) -> Starlette:
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
-    return Starlette(routes=routes)
+    lifespans: list[Lifespan] = []
+    if deps.settings.telegram_enabled and deps.settings.telegram_webhook_url:
+        from handlers.telegram.webhook import webhook
+
+        telegram_route, telegram_lifespan = webhook(deps)
+        routes.append(telegram_route)
+        lifespans.append(telegram_lifespan)
+    if deps.settings.slack_enabled:
+        from handlers.slack.web import slack_routes
+
+        routes += slack_routes(deps)
+    return Starlette(routes=routes, lifespan=_together(lifespans))
+
+
+def _together(lifespans: list[Lifespan]) -> Lifespan:
+    """Start every adapter's lifespan in order, stop them in reverse."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for each in lifespans:
+                await stack.enter_async_context(each(app))
+            yield
+
+    return lifespan

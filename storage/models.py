@@ -7,10 +7,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime, utcnow
+from storage.types import StrEnumType, UTCDateTime, utcnow
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 2000
@@ -83,8 +83,8 @@ class DeliveryStatus(StrEnum):
     skipped = "skipped"  # no longer useful (e.g. a reminder after its meeting began)
 
 
-def _enum(length: int = 20) -> Any:
-    return String(length)
+def _enum(enum_class: type[StrEnum]) -> Any:
+    return StrEnumType(enum_class)
 
 
 class Community(SQLModel, table=True):
@@ -117,7 +117,7 @@ class Organisation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     name: str = Field(max_length=200)
-    kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum())
+    kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum(OrganisationKind))
     city: str | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -128,7 +128,7 @@ class Member(SQLModel, table=True):
     community_id: int = Field(foreign_key="community.id", index=True)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     display_name: str = Field(default="", max_length=200)
-    role: Role = Field(default=Role.member, sa_type=_enum())
+    role: Role = Field(default=Role.member, sa_type=_enum(Role))
     language: str | None = Field(default=None, max_length=8)  # chosen with /language
     timezone: str | None = Field(default=None, max_length=64)
     paused_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -176,13 +176,13 @@ class Post(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     ref: str = Field(max_length=64)
-    kind: PostKind = Field(sa_type=_enum(), index=True)
+    kind: PostKind = Field(sa_type=_enum(PostKind), index=True)
     title: str = Field(max_length=TITLE_MAX)
     description: str = Field(default="", max_length=DESCRIPTION_MAX)
     topics: list[str] = Field(default_factory=list, sa_type=JSON)
     language: str = Field(default="en", max_length=8)
-    status: PostStatus = Field(default=PostStatus.open, sa_type=_enum(), index=True)
-    format: PostFormat | None = Field(default=None, sa_type=_enum())
+    status: PostStatus = Field(default=PostStatus.open, sa_type=_enum(PostStatus), index=True)
+    format: PostFormat | None = Field(default=None, sa_type=_enum(PostFormat))
     available_until: date | None = Field(default=None)
     contact: str | None = Field(default=None, max_length=200)
     city: str | None = Field(default=None, max_length=100)
@@ -236,16 +236,16 @@ class Match(SQLModel, table=True):
     offer_id: int = Field(foreign_key="post.id", index=True)
     score: float = Field(default=0.0)
     reasons: list[str] = Field(default_factory=list, sa_type=JSON)
-    status: MatchStatus = Field(default=MatchStatus.suggested, sa_type=_enum(), index=True)
-    need_response: Response = Field(default=Response.pending, sa_type=_enum())
-    offer_response: Response = Field(default=Response.pending, sa_type=_enum())
+    status: MatchStatus = Field(default=MatchStatus.suggested, sa_type=_enum(MatchStatus), index=True)
+    need_response: Response = Field(default=Response.pending, sa_type=_enum(Response))
+    offer_response: Response = Field(default=Response.pending, sa_type=_enum(Response))
     introduced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class OrganisationBlock(SQLModel, table=True):
-    """"Don't suggest this organisation again", said by a member."""
+    """ "Don't suggest this organisation again", said by a member."""
 
     __table_args__ = (UniqueConstraint("member_id", "blocked_organisation_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -281,7 +281,7 @@ class Meeting(SQLModel, table=True):
     start_at: datetime = Field(sa_type=UTCDateTime, index=True)
     timezone: str = Field(default="UTC", max_length=64)  # the organiser's, for display and .ics
     duration_minutes: int = Field(default=60)
-    status: MeetingStatus = Field(default=MeetingStatus.scheduled, sa_type=_enum())
+    status: MeetingStatus = Field(default=MeetingStatus.scheduled, sa_type=_enum(MeetingStatus))
     uid: str = Field(max_length=100, unique=True)  # stable .ics UID
     sequence: int = Field(default=0)  # .ics SEQUENCE, bumped on every change
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -300,7 +300,7 @@ class Rsvp(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     member_id: int = Field(foreign_key="member.id", index=True)
-    answer: RsvpAnswer = Field(sa_type=_enum())
+    answer: RsvpAnswer = Field(sa_type=_enum(RsvpAnswer))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -318,7 +318,7 @@ class Delivery(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     due_at: datetime = Field(sa_type=UTCDateTime, index=True)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=_enum(), index=True)
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=_enum(DeliveryStatus), index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -339,3 +339,32 @@ class Invite(SQLModel, table=True):
     uses: int = Field(default=0)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SeenEvent(SQLModel, table=True):
+    """An inbound platform event already handled (e.g. Slack `event_id`), so a retried delivery —
+    to this process or another — never repeats the work."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class SlackInstallation(SQLModel, table=True):
+    """A Slack workspace's installation of the app (OAuth mode): its bot token and who installed it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=64, index=True)
+    team_id: str = Field(default="", max_length=64, index=True)
+    user_id: str = Field(default="", max_length=64)
+    bot_user_id: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # slack_sdk Installation fields
+    installed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SlackOAuthState(SQLModel, table=True):
+    """A one-time OAuth `state` value handed to Slack's consent page and consumed on the way back."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(max_length=100, unique=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

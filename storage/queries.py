@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from sqlmodel import Session, col, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
     Community,
@@ -20,6 +22,22 @@ from storage.models import (
     Workspace,
 )
 
+T = TypeVar("T", bound=SQLModel)
+
+
+def insert_or_fetch(session: Session, insert: Callable[[], object], fetch: Callable[[], T | None]) -> T | None:
+    """Run `insert` in a savepoint; when a unique key says another request inserted the same thing
+    first (two first messages at once), return theirs from `fetch` instead. None means we inserted."""
+    try:
+        with session.begin_nested():
+            insert()
+    except IntegrityError:
+        found = fetch()
+        if found is None:
+            raise
+        return found
+    return None
+
 
 def default_community(*, session: Session) -> Community:
     """The oldest community: the one a fresh database starts with (migration 0002)."""
@@ -31,19 +49,22 @@ def default_community(*, session: Session) -> Community:
 
 def community_for_workspace(*, session: Session, platform: str, external_id: str, name: str = "") -> Community:
     """The community a Slack workspace or Telegram group belongs to; new ones join the default."""
-    workspace = session.exec(
-        select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
-    ).first()
+    workspace = _workspace(session, platform, external_id)
     if workspace is None:
-        community = default_community(session=session)
-        assert community.id is not None
-        workspace = Workspace(platform=platform, external_id=external_id, name=name, community_id=community.id)
-        session.add(workspace)
-        session.flush()
-        return community
+        community_id = default_community(session=session).id
+        assert community_id is not None
+        new = Workspace(platform=platform, external_id=external_id, name=name, community_id=community_id)
+        fetch = lambda: _workspace(session, platform, external_id)  # noqa: E731
+        workspace = insert_or_fetch(session, lambda: session.add(new), fetch) or new
     found = session.get(Community, workspace.community_id)
     assert found is not None
     return found
+
+
+def _workspace(session: Session, platform: str, external_id: str) -> Workspace | None:
+    return session.exec(
+        select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+    ).first()
 
 
 def identity_of(*, session: Session, platform: str, workspace: str, user_id: str) -> Identity | None:
@@ -75,8 +96,9 @@ def get_or_create_organisation(*, session: Session, community_id: int, name: str
     found = organisation_by_name(session=session, community_id=community_id, name=name)
     if found is None:
         found = Organisation(community_id=community_id, name=name)
-        session.add(found)
-        session.flush()
+        fetch = lambda: organisation_by_name(session=session, community_id=community_id, name=name)  # noqa: E731
+        new = found
+        found = insert_or_fetch(session, lambda: session.add(new), fetch) or new
     return found
 
 
@@ -121,9 +143,7 @@ def conversation_state(
 
 
 def parked_draft(*, session: Session, member_id: int, flow: str) -> ParkedDraft | None:
-    return session.exec(
-        select(ParkedDraft).where(ParkedDraft.member_id == member_id, ParkedDraft.flow == flow)
-    ).first()
+    return session.exec(select(ParkedDraft).where(ParkedDraft.member_id == member_id, ParkedDraft.flow == flow)).first()
 
 
 def members_of_organisation(*, session: Session, organisation_id: int) -> Sequence[Member]:

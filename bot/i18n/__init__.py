@@ -20,7 +20,7 @@ LOCALES = Path(__file__).parent / "locales"
 FALLBACK = "en"
 
 
-def N_(key: str) -> str:  # noqa: N802  (gettext's conventional name for "mark, don't translate")
+def N_(key: str) -> str:  # gettext's conventional name for "mark, don't translate"
     return key
 
 

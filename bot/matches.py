@@ -1,0 +1,194 @@
+"""What becomes of a suggested pair: each side accepts or declines; when both accept (or a
+facilitator decides) the two people are introduced, each on their own platform."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel import Session, and_, col, or_, select
+
+from bot.deliveries import enqueue, member_address
+from bot.i18n import N_, pick_language, translator
+from bot.matching import render_stored
+from bot.members import Who
+from bot.ports import Address, Reply
+from storage.models import Community, Identity, Match, MatchStatus, Member, Organisation, Post, Response
+from storage.queries import identities_of_member, members_of_organisation
+
+Side = Literal["need", "offer"]
+OPEN_STATUSES = (MatchStatus.suggested, MatchStatus.accepted, MatchStatus.introduced)
+
+
+class MatchError(Exception):
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class MatchView:
+    match: Match
+    need: Post
+    offer: Post
+    side: Side  # the reader's side
+
+    @property
+    def mine(self) -> Post:
+        return self.need if self.side == "need" else self.offer
+
+    @property
+    def theirs(self) -> Post:
+        return self.offer if self.side == "need" else self.need
+
+    @property
+    def my_response(self) -> Response:
+        return self.match.need_response if self.side == "need" else self.match.offer_response
+
+
+def side_members(session: Session, post: Post) -> Sequence[Member]:
+    """Who speaks for a post: its author, or (for imported posts) the people of its organisation."""
+    if post.member_id is not None:
+        author = session.get(Member, post.member_id)
+        return [author] if author else []
+    return members_of_organisation(session=session, organisation_id=post.organisation_id)
+
+
+def _side_of(session: Session, who: Who, need: Post, offer: Post) -> Side | None:
+    for side, post in (("need", need), ("offer", offer)):
+        if any(member.id == who.member_id for member in side_members(session, post)):
+            return side  # type: ignore[return-value]
+    return None
+
+
+def my_matches(session: Session, who: Who) -> list[MatchView]:
+    """Open matches on the member's posts (or their organisation's imported posts), best first."""
+    organisation_id = who.member.organisation_id
+    mine = select(Post.id).where(
+        or_(
+            Post.member_id == who.member_id,
+            and_(Post.organisation_id == organisation_id, col(Post.member_id).is_(None)),
+        )
+    )
+    rows = session.exec(
+        select(Match)
+        .where(col(Match.status).in_(OPEN_STATUSES))
+        .where(or_(col(Match.need_id).in_(mine), col(Match.offer_id).in_(mine)))
+        .order_by(col(Match.score).desc())
+    ).all()
+    views = []
+    for match in rows:
+        need, offer = session.get(Post, match.need_id), session.get(Post, match.offer_id)
+        side = _side_of(session, who, need, offer) if need and offer else None
+        if need and offer and side:
+            views.append(MatchView(match, need, offer, side))
+    return views
+
+
+def respond(session: Session, who: Who, match_id: int, *, accept: bool, now: datetime) -> MatchView:
+    """Record the member's answer; a second yes introduces the pair."""
+    match = session.get(Match, match_id)
+    need = session.get(Post, match.need_id) if match else None
+    offer = session.get(Post, match.offer_id) if match else None
+    if match is None or need is None or offer is None or match.community_id != who.community_id:
+        raise MatchError(N_("core.match_not_found"), number=match_id)
+    side = _side_of(session, who, need, offer)
+    if side is None:
+        raise MatchError(N_("core.match_not_yours"), number=match_id)
+    if match.status not in (MatchStatus.suggested,):
+        raise MatchError(N_("core.match_settled"), number=match_id)
+    answer = Response.accepted if accept else Response.declined
+    if side == "need":
+        match.need_response = answer
+    else:
+        match.offer_response = answer
+    match.updated_at = now
+    if not accept:
+        match.status = MatchStatus.declined
+    elif match.need_response == match.offer_response == Response.accepted:
+        introduce(session, match, now=now)
+    session.add(match)
+    return MatchView(match, need, offer, side)
+
+
+def introduce(session: Session, match: Match, *, now: datetime) -> None:
+    """Both sides are told about each other, each on their own platform (a Slack group DM when both
+    are in the same Slack workspace)."""
+    need, offer = session.get(Post, match.need_id), session.get(Post, match.offer_id)
+    assert need is not None
+    assert offer is not None
+    match.status = MatchStatus.introduced
+    match.introduced_at = now
+    session.add(match)
+    people = [(member, need, offer) for member in side_members(session, need)]
+    people += [(member, offer, need) for member in side_members(session, offer)]
+    shared = _shared_slack_dm(session, [member for member, _, _ in people])
+    if shared is not None:
+        member, mine, theirs = people[0]
+        _enqueue_intro(session, match, member, mine, theirs, shared, now)
+        return
+    for member, mine, theirs in people:
+        address = member_address(session, member.id or 0)
+        if address is not None:
+            _enqueue_intro(session, match, member, mine, theirs, address, now)
+
+
+def _shared_slack_dm(session: Session, members: list[Member]) -> Address | None:
+    identities: list[Identity] = []
+    for member in members:
+        found = identities_of_member(session=session, member_id=member.id or 0)
+        if not found or found[0].platform != "slack":
+            return None
+        identities.append(found[0])
+    workspaces = {identity.workspace for identity in identities}
+    if len(identities) < 2 or len(workspaces) != 1:
+        return None
+    users = ",".join(sorted({identity.user_id for identity in identities}))
+    return Address(platform="slack", workspace=workspaces.pop(), chat=f"users:{users}")
+
+
+def _enqueue_intro(
+    session: Session, match: Match, member: Member, mine: Post, theirs: Post, to: Address, now: datetime
+) -> None:
+    community = session.get(Community, match.community_id)
+    identity = identities_of_member(session=session, member_id=member.id or 0)
+    tr = translator(
+        pick_language(
+            member.language,
+            identity[0].locale if identity else None,
+            community.language if community else None,
+        )
+    )
+    reply = Reply(text=introduction_text(session, tr.language, match, mine, theirs))
+    enqueue(
+        session,
+        dedupe_key=f"introduction:{match.id}:{to.key()}",
+        to=to,
+        reply=reply,
+        kind="introduction",
+        due_at=now,
+        community_id=match.community_id,
+        member_id=member.id,
+    )
+
+
+def introduction_text(session: Session, language: str, match: Match, mine: Post, theirs: Post) -> str:
+    tr = translator(language)
+    their_org = session.get(Organisation, theirs.organisation_id)
+    my_org = session.get(Organisation, mine.organisation_id)
+    return tr.t(
+        "core.introduction",
+        mine=mine.title,
+        my_organisation=my_org.name if my_org else "",
+        theirs=theirs.title,
+        their_organisation=their_org.name if their_org else "",
+        reasons=reasons_text(language, match),
+    )
+
+
+def reasons_text(language: str, match: Match) -> str:
+    """Why the pair was suggested, in the reader's language (stored language-neutral)."""
+    return "; ".join(render_stored(match.reasons, language)) or translator(language).t("core.reason_similar")

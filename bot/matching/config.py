@@ -1,0 +1,52 @@
+"""Every knob of the matcher in one place: score weights, feature weights and round rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.models import MatchStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How a pair's score in [0, 1] is made. `topic` + `text` must add up to 1: the score is
+    `topic * cos(topic vectors) + text * cos(term vectors)`, each cosine in [0, 1]."""
+
+    topic: float = 0.35  # shared taxonomy topics: the bridge between languages
+    text: float = 0.65  # shared stems and cognates: the detail within a topic, and what topics miss
+    # Inside a post's vectors:
+    title: float = 2.0  # a word or topic in the title counts this many times one in the description
+    chosen_topic: float = 2.0  # a topic the author picked counts this much; a detected one counts 1
+    cognate: float = 1.0  # the 5-letter stem prefix that bridges related languages, against a full stem 1
+
+    def __post_init__(self) -> None:
+        if abs(self.topic + self.text - 1.0) > 1e-9 or min(self.topic, self.text) < 0:
+            raise ValueError("topic and text weights must be non-negative and add up to 1")
+
+
+WEIGHTS = Weights()
+
+# Statuses after which a pair is never suggested again.
+SETTLED = frozenset(
+    {
+        MatchStatus.declined,
+        MatchStatus.accepted,
+        MatchStatus.introduced,
+        MatchStatus.met,
+        MatchStatus.not_useful,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingConfig:
+    weights: Weights = WEIGHTS
+    min_score: float = 0.04  # below this a pair is not worth a person's time (most unrelated pairs score 0-0.03)
+    capacity: int = 5  # in one round, one offer goes to at most this many needs
+    candidates: int = 4  # per need, top_k * candidates pairs compete for the capacity
+    block_rows: int = 1024  # needs scored at once in a round (memory: block_rows x offers floats)
+    max_terms: int = 3  # key terms named in a reason
+    post_terms: int = 32  # a post's strongest terms kept: the products cost grows with their square
+    max_df: float = 0.25  # a term in more posts than this share says nothing about a pair (sklearn's max_df)
+    min_pruned: int = 50  # ... unless it is in fewer posts than this (small communities keep every term)
+    refit_growth: float = 0.25  # re-weight the whole index after this share of new or changed posts

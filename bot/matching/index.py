@@ -1,0 +1,365 @@
+"""An in-memory vector index of one community's open posts, built lazily, refreshed incrementally.
+
+Rows hold TF-IDF term vectors (sparse) and topic vectors (dense, one column per taxonomy topic),
+both L2-normalised, so a dot product is a cosine. Rows are appended, never moved, until a refit
+re-weights and compacts everything (after `refit_growth` of changes); a changed post gets a new row
+and its old one is marked dead.
+
+Staying correct when another process writes: `sync()` compares a cheap signature of the community's
+posts (latest `updated_at`, number of open posts, number of posts) with the one seen last; when it
+differs it re-reads the posts changed since then, and rebuilds when the counts still disagree (a
+post deleted, or a status changed without `updated_at` being bumped).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from bot.config import SUPPORTED_LANGUAGES
+from bot.matching.config import MatchingConfig
+from bot.matching.features import Features, PostText, featurise
+from bot.matching.rows import Column, DenseRows, SparseRows
+from bot.matching.text import Normaliser
+from bot.topics import TOPICS
+from storage.models import Post, PostKind, PostStatus
+
+TOPIC_SLUGS = tuple(topic.slug for topic in TOPICS)
+TOPIC_COLUMN = {slug: number for number, slug in enumerate(TOPIC_SLUGS)}
+NEED, OFFER = 0, 1
+NO_END = np.iinfo(np.int32).max
+# A post committed late by another process may carry an `updated_at` older than the newest one
+# already seen; re-reading this much further back catches it.
+SYNC_SLACK = timedelta(minutes=2)
+THOROUGH_EVERY = 5.0  # seconds between thorough checks on the instant-suggestion path
+BUILD_CHUNK = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    """The columns of a post the index needs (read without building ORM objects: 100k rows)."""
+
+    id: int
+    kind: str
+    organisation_id: int
+    member_id: int | None
+    title: str
+    description: str
+    language: str | None
+    topics: tuple[str, ...]
+    status: str
+    available_until: date | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, post: Post) -> PostRow:
+        assert post.id is not None
+        return cls(
+            post.id,
+            str(post.kind),
+            post.organisation_id,
+            post.member_id,
+            post.title,
+            post.description,
+            post.language,
+            tuple(post.topics or ()),
+            str(post.status),
+            post.available_until,
+            post.updated_at,
+        )
+
+
+_COLUMNS: tuple[Any, ...] = (
+    Post.id, Post.kind, Post.organisation_id, Post.member_id, Post.title, Post.description, Post.language,
+    Post.topics, Post.status, Post.available_until, Post.updated_at,
+)  # fmt: skip
+
+
+def _rows(session: Session, *conditions: Any) -> list[PostRow]:
+    statement: Any = sa_select(*_COLUMNS).where(*conditions).order_by(col(Post.id))  # plain tuples, no ORM objects
+    result = session.exec(statement)
+    return [
+        PostRow(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ()), str(r[8]), r[9], r[10])
+        for r in result
+    ]
+
+
+class CommunityIndex:
+    """The vectors of one community's open posts. Callers hold `lock` while using it."""
+
+    def __init__(self, community_id: int, normaliser: Normaliser, config: MatchingConfig) -> None:
+        self.community_id = community_id
+        self.lock = threading.RLock()
+        self._normaliser = normaliser
+        self._config = config
+        self._reset()
+
+    def _reset(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.term_names: list[str] = []  # column -> stem or cognate key
+        # per language number: term column -> the first word seen for it in that language
+        self.surfaces: list[dict[int, str]] = [{} for _ in SUPPORTED_LANGUAGES]
+        self.raw_terms, self.terms = SparseRows(), SparseRows()
+        self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
+        self.term_df = Column(np.int64)
+        self.topic_df = np.zeros(len(TOPICS), dtype=np.int64)
+        self.post_id = Column(np.int64)
+        self.kind = Column(np.int8)
+        self.organisation = Column(np.int64)
+        self.member = Column(np.int64, -1)
+        self.until = Column(np.int32, NO_END)
+        self.language = Column(np.int8)
+        self.alive = Column(np.bool_, False)
+        self.row_of: dict[int, int] = {}
+        self.version_of: dict[int, datetime] = {}
+        self.signature: tuple[Any, ...] | None = None
+        self.checked_at = 0.0  # time.monotonic() of the last thorough check
+        self.newest_id = 0
+        self.alive_count = 0
+        self.fitted_rows = 0
+        self.changes = 0
+
+    # --- keeping up with the database -------------------------------------------------------
+
+    def sync(self, session: Session, *, thorough: bool = True) -> None:
+        """Bring the index up to date with the database.
+
+        Thorough (rounds): compare (latest `updated_at`, open posts, posts) with the last ones seen;
+        on a difference re-read the posts changed since, and rebuild if the counts still disagree.
+        Quick (instant suggestions, every call): only look for posts newer than the newest known
+        (`max(id)`, one index lookup) and read those; the thorough check still runs when
+        `THOROUGH_EVERY` has passed. Edits and withdrawals made by another process are therefore
+        seen within seconds; `Matcher.suggest` re-checks the status of what it returns anyway."""
+        newest = session.exec(select(func.max(Post.id)).where(Post.community_id == self.community_id)).one()
+        due = thorough or self.signature is None or time.monotonic() - self.checked_at >= THOROUGH_EVERY
+        if not due:
+            if newest is not None and newest > self.newest_id:
+                self._apply(_rows(session, Post.community_id == self.community_id, col(Post.id) > self.newest_id))
+                self.newest_id = newest
+            return
+        signature = tuple(
+            session.exec(
+                select(
+                    func.max(Post.updated_at),
+                    func.coalesce(func.sum(case((col(Post.status) == PostStatus.open.value, 1), else_=0)), 0),
+                    func.count(col(Post.id)),
+                ).where(Post.community_id == self.community_id)
+            ).one()
+        )
+        self.checked_at = time.monotonic()
+        if signature != self.signature:
+            if self.signature is None or self.signature[0] is None:
+                self.rebuild(session)
+            else:
+                since = self.signature[0] - SYNC_SLACK
+                self._apply(_rows(session, Post.community_id == self.community_id, col(Post.updated_at) >= since))
+                if self.alive_count != signature[1]:
+                    self.rebuild(session)
+            self.signature = signature
+        self.newest_id = max(self.newest_id, newest or 0)
+        if self.changes > self._config.refit_growth * max(self.fitted_rows, 100):
+            self.refit()
+
+    def rebuild(self, session: Session) -> None:
+        self._reset()
+        rows = _rows(session, Post.community_id == self.community_id, Post.status == PostStatus.open)
+        for start in range(0, len(rows), BUILD_CHUNK):  # features are bulky: a chunk at a time
+            self.add(rows[start : start + BUILD_CHUNK])
+        self.fitted_rows, self.changes = self.alive_count, 0
+
+    def _apply(self, rows: Iterable[PostRow]) -> None:
+        fresh: list[PostRow] = []
+        for row in rows:
+            if row.status == PostStatus.open.value:
+                if self.version_of.get(row.id) != row.updated_at:
+                    self.remove(row.id)
+                    fresh.append(row)
+            else:
+                self.remove(row.id)
+        self.add(fresh)
+
+    def upsert(self, post: Post) -> None:
+        """Take a just-saved post into account now (also before it is committed)."""
+        self._apply([PostRow.of(post)])
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def featurise(self, row: PostRow) -> Features:
+        return featurise(
+            self._normaliser,
+            PostText(row.title, row.description, row.language, row.topics),
+            self._config.weights,
+        )
+
+    def add(self, rows: Sequence[PostRow]) -> None:
+        if not rows:
+            return
+        features = [self.featurise(row) for row in rows]
+        raw = self._raw_terms(features)
+        raw_topics = np.zeros((len(rows), len(TOPICS)), dtype=np.float32)
+        for number, found in enumerate(features):
+            for slug, weight in found.topics.items():
+                raw_topics[number, TOPIC_COLUMN[slug]] = weight
+        # The block's own terms count in the document frequency before it is weighed.
+        self.term_df.array[: raw.shape[1]] += np.bincount(raw.indices, minlength=raw.shape[1])
+        self.topic_df += (raw_topics > 0).sum(axis=0)
+        self.alive_count += len(rows)
+        terms, topics = self.weigh(raw, raw_topics)
+        start = self.post_id.rows
+        self.raw_terms.append(raw)
+        self.terms.append(terms)
+        self.raw_topics.append(raw_topics)
+        self.topics.append(topics)
+        self.post_id.extend([row.id for row in rows])
+        self.kind.extend([NEED if row.kind == PostKind.need.value else OFFER for row in rows])
+        self.organisation.extend([row.organisation_id for row in rows])
+        self.member.extend([-1 if row.member_id is None else row.member_id for row in rows])
+        self.until.extend([row.available_until.toordinal() if row.available_until else NO_END for row in rows])
+        self.language.extend([SUPPORTED_LANGUAGES.index(found.language) for found in features])
+        self.alive.extend(np.ones(len(rows), dtype=np.bool_))
+        for offset, row in enumerate(rows):
+            self.row_of[row.id] = start + offset
+            self.version_of[row.id] = row.updated_at
+        self.changes += len(rows)
+
+    def _raw_terms(self, features: Sequence[Features]) -> sp.csr_matrix:
+        """The raw term weights as a CSR block; new terms get columns (and a document frequency of 0)."""
+        indptr, columns, values = [0], [], []
+        for found in features:
+            seen = self.surfaces[SUPPORTED_LANGUAGES.index(found.language)]
+            for term, weight in found.terms.items():
+                column = self.vocabulary.get(term, -1)
+                if column < 0:
+                    column = self.vocabulary[term] = len(self.term_names)
+                    self.term_names.append(term)
+                columns.append(column)
+                values.append(weight)
+                if column not in seen:
+                    seen[column] = found.surfaces[term]
+            indptr.append(len(columns))
+        width = len(self.vocabulary)
+        self.term_df.extend(np.zeros(width - self.term_df.rows, dtype=np.int64))
+        block = sp.csr_matrix(
+            (
+                np.asarray(values, dtype=np.float32),
+                np.asarray(columns, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int32),
+            ),
+            shape=(len(features), width),
+        )
+        return block
+
+    def weigh(
+        self, raw: sp.csr_matrix, raw_topics: npt.NDArray[np.float32]
+    ) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
+        """TF-IDF with smoothed IDF (as scikit-learn's), rows L2-normalised."""
+        count = max(self.alive_count, 1)
+        term_df = self.term_df.view()[: raw.shape[1]]
+        term_idf = np.log((1 + count) / (1 + term_df)) + 1.0
+        # Terms in most posts ("social", "city") only add noise, and cost most in the products.
+        term_idf[term_df > max(self._config.max_df * count, self._config.min_pruned)] = 0.0
+        topic_idf = np.log((1 + count) / (1 + self.topic_df)) + 1.0
+        terms = _strongest(sp.csr_matrix(raw @ sp.diags(term_idf.astype(np.float32))), self._config.post_terms)
+        terms = normalize(terms, copy=False)
+        topics = normalize(raw_topics * topic_idf.astype(np.float32), copy=False)
+        return sp.csr_matrix(terms, dtype=np.float32), topics.astype(np.float32)
+
+    def remove(self, post_id: int) -> None:
+        row = self.row_of.pop(post_id, None)
+        if row is None:
+            return
+        self.version_of.pop(post_id, None)
+        self.alive.array[row] = False
+        self.term_df.array[self.raw_terms.columns(row)] -= 1
+        self.topic_df -= self.raw_topics.array[row] > 0
+        self.alive_count -= 1
+        self.changes += 1
+
+    def refit(self) -> None:
+        """Re-weigh every live row with today's document frequencies and drop dead rows."""
+        keep = np.flatnonzero(self.alive.view())
+        raw = self.raw_terms.matrix(len(self.vocabulary))[keep]
+        raw_topics = self.raw_topics.view()[keep]
+        terms, topics = self.weigh(raw, raw_topics)
+        meta = {
+            name: getattr(self, name).view()[keep]
+            for name in ("post_id", "kind", "organisation", "member", "until", "language")
+        }
+        self.raw_terms, self.terms = SparseRows(), SparseRows()
+        self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
+        self.raw_terms.append(raw)
+        self.terms.append(terms)
+        self.raw_topics.append(raw_topics)
+        self.topics.append(topics)
+        for name, values in meta.items():
+            fresh = Column(getattr(self, name).array.dtype, getattr(self, name).fill)
+            fresh.extend(values)
+            setattr(self, name, fresh)
+        self.alive = Column(np.bool_, False)
+        self.alive.extend(np.ones(len(keep), dtype=np.bool_))
+        self.row_of = {int(post_id): row for row, post_id in enumerate(meta["post_id"])}
+        self.fitted_rows, self.changes = len(keep), 0
+
+    # --- what the matcher reads ----------------------------------------------------------------
+
+    def term_matrix(self) -> sp.csr_matrix:
+        return self.terms.matrix(len(self.vocabulary))
+
+    def topic_matrix(self) -> npt.NDArray[np.float32]:
+        return self.topics.view()
+
+    def open_rows(self, kind: int, today: date) -> npt.NDArray[np.intp]:
+        """Rows of live posts of one kind whose `available_until` has not passed."""
+        mask = self.alive.view() & (self.kind.view() == kind) & (self.until.view() >= today.toordinal())
+        return np.flatnonzero(mask)
+
+    def vector(self, row: PostRow) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
+        """The weighted vectors of a post, from the index when it is there, else computed now."""
+        at = self.row_of.get(row.id)
+        if at is not None and self.version_of.get(row.id) == row.updated_at:
+            return self.term_matrix()[at], self.topic_matrix()[at : at + 1]
+        features = [self.featurise(row)]
+        width = len(self.vocabulary)
+        indptr, columns, values = [0], [], []
+        for term, weight in features[0].terms.items():
+            if term in self.vocabulary:  # a term nobody else uses cannot make a match
+                columns.append(self.vocabulary[term])
+                values.append(weight)
+        indptr.append(len(columns))
+        raw = sp.csr_matrix((np.asarray(values, np.float32), np.asarray(columns, np.int32), indptr), shape=(1, width))
+        raw_topics = np.zeros((1, len(TOPICS)), dtype=np.float32)
+        for slug, weight in features[0].topics.items():
+            raw_topics[0, TOPIC_COLUMN[slug]] = weight
+        return self.weigh(raw, raw_topics)
+
+    def surface(self, column: int, language: int) -> str:
+        found = self.surfaces[language].get(column)
+        if found is not None:
+            return found
+        return next((seen[column] for seen in self.surfaces if column in seen), "")
+
+
+def _strongest(rows: sp.csr_matrix, keep: int) -> sp.csr_matrix:
+    """Each row's `keep` largest entries (ties by column); the rest dropped. Vectorised."""
+    rows.eliminate_zeros()
+    lengths = np.diff(rows.indptr)
+    if not len(lengths) or lengths.max() <= keep:
+        return rows
+    row_of_entry = np.repeat(np.arange(rows.shape[0]), lengths)
+    order = np.lexsort((rows.indices, -rows.data, row_of_entry))
+    rank = np.arange(rows.nnz) - rows.indptr[row_of_entry[order]]
+    rows.data[order[rank >= keep]] = 0.0
+    rows.eliminate_zeros()
+    return rows

@@ -1,0 +1,488 @@
+"""The matcher: instant suggestions for a saved post, whole rounds, and recording a round.
+
+One `Matcher` lives in `Deps` for the life of the process and keeps one `CommunityIndex` per
+community (index.py says how it stays correct when other processes write).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from bot.i18n import N_, translator
+from bot.matching import reasons as reason_text
+from bot.matching.config import SETTLED, MatchingConfig
+from bot.matching.index import NEED, OFFER, TOPIC_SLUGS, CommunityIndex
+from bot.matching.scoring import (
+    BlockOutcome,
+    Candidates,
+    Exclusions,
+    Side,
+    assign,
+    blocks,
+    pair_matrix,
+    score_block,
+)
+from bot.matching.text import PREFIX, PREFIX_MARK, Normaliser
+from bot.ports import Clock, SystemClock
+from storage.models import (
+    Match,
+    MatchRound,
+    MatchStatus,
+    Member,
+    OrganisationBlock,
+    Post,
+    PostKind,
+    PostStatus,
+    Response,
+)
+
+SHARED_TOPICS = 3  # topics named in a reason
+_IN_CHUNK = 900  # ids per `IN (...)` (SQLite's default limit is 999 variables)
+
+
+class UnmatchedReason(StrEnum):
+    no_offers = "no_offers"  # the community has no open offer at all
+    below_threshold = "below_threshold"  # no offer scored above the minimum
+    same_organisation = "same_organisation"  # only the need's own organisation's offers did
+    already_handled = "already_handled"  # ... or offers already declined, accepted, introduced or met
+    blocked = "blocked"  # ... or offers of organisations the need's author blocked
+    capacity = "capacity"  # ... or offers that went to needs scoring higher, in this round
+
+
+_UNMATCHED_KEYS = {
+    UnmatchedReason.no_offers: N_("matching.unmatched_no_offers"),
+    UnmatchedReason.below_threshold: N_("matching.unmatched_below_threshold"),
+    UnmatchedReason.same_organisation: N_("matching.unmatched_same_organisation"),
+    UnmatchedReason.already_handled: N_("matching.unmatched_already_handled"),
+    UnmatchedReason.blocked: N_("matching.unmatched_blocked"),
+    UnmatchedReason.capacity: N_("matching.unmatched_capacity"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    need: Post
+    offer: Post
+    score: float  # in [0, 1]
+    shared_topics: tuple[str, ...]  # topic slugs, strongest first
+    key_terms: tuple[str, ...]  # words both posts use; "financiación/financing" across languages
+
+    def reasons(self, language: str) -> list[str]:
+        """Why this pair, in `language`: shared topics (labels translated) and key terms."""
+        return reason_text.render(self.shared_topics, self.key_terms, language)
+
+    def stored_reasons(self) -> list[str]:
+        """The language-neutral form kept in `Match.reasons` (see `reasons.render_stored`)."""
+        return reason_text.neutral(self.shared_topics, self.key_terms)
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    need: Post
+    reason: UnmatchedReason
+    best_score: float  # the need's best score against any open offer, before the rules
+
+    def explain(self, language: str, *, min_score: float, capacity: int) -> str:
+        return translator(language).t(
+            _UNMATCHED_KEYS[self.reason],
+            score=f"{self.best_score:.2f}",
+            minimum=f"{min_score:.2f}",
+            capacity=capacity,
+        )
+
+
+@dataclass
+class RoundResult:
+    community_id: int
+    suggestions: list[Suggestion]  # grouped by need (oldest need first), best first within a need
+    unmatched: list[Unmatched]  # every open need without a suggestion, and why
+    top_k: int
+    capacity: int
+    min_score: float
+    recorded_round_id: int | None = field(default=None)  # set by `Matcher.record_round`
+
+    def by_need(self) -> dict[int, list[Suggestion]]:
+        found: dict[int, list[Suggestion]] = {}
+        for suggestion in self.suggestions:
+            assert suggestion.need.id is not None
+            found.setdefault(suggestion.need.id, []).append(suggestion)
+        return found
+
+    def explain(self, unmatched: Unmatched, language: str) -> str:
+        """Why this need got nothing, in `language`."""
+        return unmatched.explain(language, min_score=self.min_score, capacity=self.capacity)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPair:
+    """An allowed (need, offer) pair above the threshold, as working groups see it."""
+
+    need_id: int
+    offer_id: int
+    need_organisation: int
+    offer_organisation: int
+    score: float
+    shared_topics: tuple[str, ...]
+
+
+class Matcher:
+    """Scores every (need, offer) pair of a community. Thread-safe; create one per process."""
+
+    def __init__(self, config: MatchingConfig | None = None, *, clock: Clock | None = None) -> None:
+        self.config = config or MatchingConfig()
+        self._clock = clock or SystemClock()
+        self._normaliser = Normaliser()
+        self._indexes: dict[int, CommunityIndex] = {}
+        self._lock = threading.Lock()
+
+    def index(self, session: Session, community_id: int, *, thorough: bool = True) -> CommunityIndex:
+        """The community's index, synced with the database (built on first use: call it once at
+        start-up to warm it). Hold its `lock` while reading it."""
+        with self._lock:
+            index = self._indexes.get(community_id)
+            if index is None:
+                index = self._indexes[community_id] = CommunityIndex(community_id, self._normaliser, self.config)
+        with index.lock:
+            index.sync(session, thorough=thorough)
+        return index
+
+    def _today(self) -> date:
+        return self._clock.now().date()
+
+    # --- instant suggestions ------------------------------------------------------------------
+
+    def suggest(self, session: Session, post: Post, k: int = 3) -> list[Suggestion]:
+        """The `k` best counterparts of a saved post (offers for a need, needs for an offer), every
+        rule applied, best first; [] when none scores above the minimum or the post is not open."""
+        if post.status != PostStatus.open or post.id is None or k <= 0:
+            return []
+        index = self.index(session, post.community_id, thorough=False)
+        with index.lock:
+            index.upsert(post)
+            me = index.row_of[post.id]
+            scores = self._scores_of_row(index, me)
+            allowed = np.zeros(len(scores), dtype=np.bool_)
+            allowed[index.open_rows(OFFER if post.kind == PostKind.need else NEED, self._today())] = True
+            allowed &= index.organisation.view() != post.organisation_id
+            allowed &= ~self._excluded_for(session, index, post)
+            allowed &= scores >= self.config.min_score
+            candidates = np.flatnonzero(allowed)
+            ranked = candidates[np.argsort(-scores[candidates], kind="stable")[: 3 * k]]
+            # The index may lag edits made by another process by a few seconds: check the status.
+            found = _posts(session, index.post_id.view()[ranked].tolist())
+            today = self._today()
+            best = np.asarray(
+                [at for at in ranked.tolist() if _still_open(found.get(int(index.post_id.array[at])), today)][:k],
+                dtype=np.intp,
+            )
+            mine = np.full(len(best), me, dtype=np.intp)
+            need_rows, offer_rows = (mine, best) if post.kind == PostKind.need else (best, mine)
+            explained = self._explain(index, need_rows, offer_rows)
+            others = index.post_id.view()[best].tolist()
+        suggestions = []
+        for other, score, (topics, terms) in zip(others, scores[best].tolist(), explained, strict=True):
+            need, offer = (post, found[other]) if post.kind == PostKind.need else (found[other], post)
+            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms))
+        return suggestions
+
+    def _scores_of_row(self, index: CommunityIndex, row: int) -> npt.NDArray[np.float32]:
+        weights = self.config.weights
+        terms = index.term_matrix()
+        query = np.asarray(terms[row].toarray(), dtype=np.float32).ravel()
+        topics = index.topic_matrix()
+        scores = weights.text * (terms @ query) + weights.topic * (topics @ topics[row])
+        return np.clip(np.asarray(scores, dtype=np.float32), 0.0, 1.0)
+
+    def _excluded_for(self, session: Session, index: CommunityIndex, post: Post) -> npt.NDArray[np.bool_]:
+        """Index rows the rules forbid for this post: settled pairs, and blocks either way."""
+        excluded = np.zeros(index.post_id.rows, dtype=np.bool_)
+        is_need = post.kind == PostKind.need
+        mine, theirs = (Match.need_id, Match.offer_id) if is_need else (Match.offer_id, Match.need_id)
+        settled = session.exec(
+            select(theirs).where(mine == post.id, col(Match.status).in_([status.value for status in SETTLED]))
+        ).all()
+        rows = [index.row_of[other] for other in settled if other in index.row_of]
+        excluded[rows] = True
+        if is_need:
+            blocked = session.exec(
+                select(OrganisationBlock.blocked_organisation_id).where(OrganisationBlock.member_id == post.member_id)
+            ).all()
+            excluded |= np.isin(index.organisation.view(), np.asarray(blocked, dtype=np.int64))
+        else:
+            blockers = session.exec(
+                select(OrganisationBlock.member_id).where(
+                    OrganisationBlock.blocked_organisation_id == post.organisation_id
+                )
+            ).all()
+            excluded |= np.isin(index.member.view(), np.asarray(blockers, dtype=np.int64))
+        # A paused member (`/pause until …`) is not put forward to others until the pause ends.
+        paused = session.exec(
+            select(Member.id).where(
+                Member.community_id == post.community_id, col(Member.paused_until) > self._clock.now()
+            )
+        ).all()
+        if paused:
+            excluded |= np.isin(index.member.view(), np.asarray(paused, dtype=np.int64))
+        return excluded
+
+    # --- rounds -------------------------------------------------------------------------------
+
+    def run_round(
+        self,
+        session: Session,
+        community_id: int,
+        top_k: int = 3,
+        *,
+        capacity: int | None = None,
+        min_score: float | None = None,
+    ) -> RoundResult:
+        """Up to `top_k` offers for every open need of the community, each offer given to at most
+        `capacity` needs (best scores first), and every need left without one with the reason."""
+        capacity = self.config.capacity if capacity is None else capacity
+        min_score = self.config.min_score if min_score is None else min_score
+        index = self.index(session, community_id)
+        with index.lock:
+            needs, offers = self._side(index, NEED), self._side(index, OFFER)
+            outcomes = self._outcomes(
+                session, community_id, index, needs, offers, top_k * self.config.candidates, min_score
+            )
+            candidates = Candidates()
+            for outcome in outcomes:
+                candidates.add(outcome)
+            need, offer, score = candidates.arrays()
+            taken = assign(need, offer, score, per_need=top_k, capacity=capacity)
+            need, offer, score = need[taken], offer[taken], score[taken]
+            order = np.lexsort((-score, need))
+            need, offer, score = need[order], offer[order], score[order]
+            explained = self._explain(index, needs.rows[need], offers.rows[offer])
+            reasons = _unmatched_reasons(outcomes, len(needs.rows), len(offers.rows), need)
+            need_ids, offer_ids = needs.post_id.tolist(), offers.post_id.tolist()
+        posts = _posts(session, [*need_ids, *(offer_ids[at] for at in set(offer.tolist()))])
+        suggestions = [
+            Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms)
+            for n, o, s, (topics, terms) in zip(need.tolist(), offer.tolist(), score.tolist(), explained, strict=True)
+            if need_ids[n] in posts and offer_ids[o] in posts
+        ]
+        unmatched = [
+            Unmatched(posts[need_ids[n]], reason, round(best, 4))
+            for n, (reason, best) in sorted(reasons.items())
+            if need_ids[n] in posts
+        ]
+        return RoundResult(community_id, suggestions, unmatched, top_k, capacity, min_score)
+
+    def scored_pairs(self, session: Session, community_id: int, *, per_need: int = 8) -> list[ScoredPair]:
+        """The `per_need` best allowed pairs of each open need above the minimum score, no capacity
+        applied: the material working groups are made of."""
+        index = self.index(session, community_id)
+        with index.lock:
+            needs, offers = self._side(index, NEED), self._side(index, OFFER)
+            outcomes = self._outcomes(session, community_id, index, needs, offers, per_need, self.config.min_score)
+            candidates = Candidates()
+            for outcome in outcomes:
+                candidates.add(outcome)
+            need, offer, score = candidates.arrays()
+            explained = self._explain(index, needs.rows[need], offers.rows[offer])
+            return [
+                ScoredPair(
+                    int(needs.post_id[n]),
+                    int(offers.post_id[o]),
+                    int(needs.organisation[n]),
+                    int(offers.organisation[o]),
+                    round(float(s), 4),
+                    topics,
+                )
+                for n, o, s, (topics, _) in zip(need, offer, score, explained, strict=True)
+            ]
+
+    def _side(self, index: CommunityIndex, kind: int) -> Side:
+        rows = index.open_rows(kind, self._today())
+        return Side(
+            rows=rows,
+            terms=index.term_matrix()[rows],
+            topics=index.topic_matrix()[rows],
+            organisation=index.organisation.view()[rows],
+            member=index.member.view()[rows],
+            post_id=index.post_id.view()[rows],
+            weights=self.config.weights,
+        )
+
+    def _outcomes(
+        self,
+        session: Session,
+        community_id: int,
+        index: CommunityIndex,
+        needs: Side,
+        offers: Side,
+        keep: int,
+        min_score: float,
+    ) -> list[BlockOutcome]:
+        rules = _exclusions(session, community_id, needs, offers)
+        return [
+            score_block(part, needs, offers, rules, keep=keep, min_score=min_score)
+            for part in blocks(len(needs.rows), self.config.block_rows)
+        ]
+
+    # --- reasons ------------------------------------------------------------------------------
+
+    def _explain(
+        self, index: CommunityIndex, need_rows: npt.NDArray[np.intp], offer_rows: npt.NDArray[np.intp]
+    ) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Shared topics and key terms of each (need, offer) pair of index rows. Vectorised products;
+        the loop runs over the chosen pairs only."""
+        if len(need_rows) == 0:
+            return []
+        topics = index.topic_matrix()
+        shared = topics[need_rows] * topics[offer_rows]
+        strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
+        terms = index.term_matrix()
+        common = terms[need_rows].multiply(terms[offer_rows]).tocsr()
+        languages = index.language.view()
+        explained = []
+        for pair in range(len(need_rows)):
+            slugs = tuple(TOPIC_SLUGS[at] for at in strongest[pair] if shared[pair, at] > 0)
+            start, end = common.indptr[pair], common.indptr[pair + 1]
+            ranked = common.indices[start:end][np.argsort(-common.data[start:end], kind="stable")]
+            words = self._words(index, ranked, int(languages[need_rows[pair]]), int(languages[offer_rows[pair]]))
+            explained.append((slugs, words))
+        return explained
+
+    def _words(
+        self, index: CommunityIndex, columns: Iterable[int], need_language: int, offer_language: int
+    ) -> tuple[str, ...]:
+        """Up to `max_terms` words for shared term columns; a stem and its cognate key count once."""
+        seen: set[str] = set()
+        words: list[str] = []
+        for column in columns:
+            key = index.term_names[column].removeprefix(PREFIX_MARK)[:PREFIX]
+            if key in seen:
+                continue
+            seen.add(key)
+            mine, theirs = index.surface(column, need_language), index.surface(column, offer_language)
+            words.append(mine if mine == theirs else f"{mine}/{theirs}")
+            if len(words) == self.config.max_terms:
+                break
+        return tuple(words)
+
+    # --- recording ----------------------------------------------------------------------------
+
+    def record_round(self, session: Session, result: RoundResult) -> MatchRound:
+        """Store a round's suggestions as `Match` rows (status suggested). A pair that already has a
+        row keeps it untouched; recording the same result twice returns the same round."""
+        if result.recorded_round_id is not None:
+            existing = session.get(MatchRound, result.recorded_round_id)
+            if existing is not None:
+                return existing
+        now = self._clock.now()
+        match_round = MatchRound(community_id=result.community_id, created_at=now)
+        session.add(match_round)
+        session.flush()
+        rows = [
+            {
+                "community_id": result.community_id,
+                "round_id": match_round.id,
+                "need_id": suggestion.need.id,
+                "offer_id": suggestion.offer.id,
+                "score": suggestion.score,
+                "reasons": suggestion.stored_reasons(),
+                "status": MatchStatus.suggested.value,
+                "need_response": Response.pending.value,
+                "offer_response": Response.pending.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for suggestion in result.suggestions
+        ]
+        if rows:
+            session.exec(_insert_new_pairs(session), params=rows)
+        result.recorded_round_id = match_round.id
+        return match_round
+
+
+def _still_open(post: Post | None, today: date) -> bool:
+    if post is None or post.status != PostStatus.open:
+        return False
+    return post.available_until is None or post.available_until >= today
+
+
+def _insert_new_pairs(session: Session) -> Any:
+    """INSERT ... ON CONFLICT (need_id, offer_id) DO NOTHING, on SQLite and PostgreSQL alike: a
+    pair suggested before, or by a facilitator posting at the same moment, is not duplicated."""
+    table = Match.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["need_id", "offer_id"])
+
+
+def _posts(session: Session, ids: Sequence[int]) -> dict[int, Post]:
+    found: dict[int, Post] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _IN_CHUNK):
+        chunk = unique[start : start + _IN_CHUNK]
+        for post in session.exec(select(Post).where(col(Post.id).in_(chunk))).all():
+            assert post.id is not None
+            found[post.id] = post
+    return found
+
+
+def _exclusions(session: Session, community_id: int, needs: Side, offers: Side) -> Exclusions:
+    shape = (len(needs.rows), len(offers.rows))
+    need_at = {int(post_id): at for at, post_id in enumerate(needs.post_id)}
+    offer_at = {int(post_id): at for at, post_id in enumerate(offers.post_id)}
+    settled = session.exec(
+        select(Match.need_id, Match.offer_id).where(
+            Match.community_id == community_id, col(Match.status).in_([status.value for status in SETTLED])
+        )
+    ).all()
+    pairs = [(need_at[n], offer_at[o]) for n, o in settled if n in need_at and o in offer_at]
+    settled_matrix = pair_matrix(
+        np.asarray([n for n, _ in pairs], dtype=np.int64),
+        np.asarray([o for _, o in pairs], dtype=np.int64),
+        shape,
+    )
+    blocks_ = session.exec(
+        select(OrganisationBlock.member_id, OrganisationBlock.blocked_organisation_id)
+        .join(Member, col(Member.id) == OrganisationBlock.member_id)
+        .where(Member.community_id == community_id)
+    ).all()
+    need_parts, offer_parts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for member_id, organisation_id in blocks_:  # one step per block, not per pair
+        mine = np.flatnonzero(needs.member == member_id)
+        theirs = np.flatnonzero(offers.organisation == organisation_id)
+        need_parts.append(np.repeat(mine, len(theirs)))
+        offer_parts.append(np.tile(theirs, len(mine)))
+    blocked_matrix = pair_matrix(np.concatenate(need_parts), np.concatenate(offer_parts), shape)
+    return Exclusions(settled=settled_matrix, blocked=blocked_matrix)
+
+
+def _unmatched_reasons(
+    outcomes: Sequence[BlockOutcome], need_count: int, offer_count: int, matched: npt.NDArray[np.int64]
+) -> dict[int, tuple[UnmatchedReason, float]]:
+    """For each need position without a suggestion: the first rule that explains it."""
+    if not outcomes:
+        return {}
+    best = np.concatenate([o.best for o in outcomes])
+    above = np.concatenate([o.above for o in outcomes])
+    other_org = np.concatenate([o.above_other_org for o in outcomes])
+    unsettled = np.concatenate([o.above_unsettled for o in outcomes])
+    eligible = np.concatenate([o.above_eligible for o in outcomes])
+    reason = np.full(need_count, "", dtype=object)
+    reason[:] = UnmatchedReason.below_threshold
+    reason[above] = UnmatchedReason.same_organisation
+    reason[other_org] = UnmatchedReason.already_handled
+    reason[unsettled] = UnmatchedReason.blocked
+    reason[eligible] = UnmatchedReason.capacity
+    if offer_count == 0:
+        reason[:] = UnmatchedReason.no_offers
+    left = np.ones(need_count, dtype=np.bool_)
+    left[matched] = False
+    return {int(at): (UnmatchedReason(reason[at]), float(best[at])) for at in np.flatnonzero(left)}

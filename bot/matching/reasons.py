@@ -1,0 +1,43 @@
+"""Why a pair was suggested, in words a person understands, in the reader's language.
+
+Reasons are kept language-neutral (`topic:<slug>`, `term:<word>`) in `Match.reasons`, so the
+need's author and the offer's author can each read them in their own language later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bot.i18n import translator
+from bot.topics import label
+
+TOPIC, TERM = "topic:", "term:"
+
+
+def neutral(topics: Iterable[str], terms: Iterable[str]) -> list[str]:
+    return [*(TOPIC + slug for slug in topics), *(TERM + term for term in terms)]
+
+
+def split(stored: Iterable[str]) -> tuple[list[str], list[str]]:
+    topics = [item.removeprefix(TOPIC) for item in stored if item.startswith(TOPIC)]
+    terms = [item.removeprefix(TERM) for item in stored if item.startswith(TERM)]
+    return topics, terms
+
+
+def render(topics: Sequence[str], terms: Sequence[str], language: str) -> list[str]:
+    """One sentence for the shared topics (labels in `language`), one for the key terms."""
+    tr = translator(language)
+    lines: list[str] = []
+    if topics:
+        lines.append(tr.t("matching.reason_topics", topics=", ".join(label(slug, tr.language) for slug in topics)))
+    if terms:
+        lines.append(tr.t("matching.reason_terms", terms=", ".join(terms)))
+    if not lines:
+        lines.append(tr.t("matching.reason_general"))
+    return lines
+
+
+def render_stored(stored: Iterable[str], language: str) -> list[str]:
+    """The reasons of a `Match` row in `language`."""
+    topics, terms = split(stored)
+    return render(topics, terms, language)

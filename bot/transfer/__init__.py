@@ -1,0 +1,119 @@
+"""Import and export of offers and needs: the spreadsheets facilitators start from.
+
+Files are CSV (comma, semicolon or tab separated), JSON (a list, or an object with `items`) or
+JSON Lines. An import is all or nothing: every row is checked first and any problem, named by
+its line and field, stops the import before anything is written. The same `ref` imported again
+updates its post instead of adding a second one. Rows without topics get the detected ones, and
+rows without a language get the detected language (or the default when the text is too short).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.transfer.files import EXPORT_COLUMNS, Record, parse_text, read_records, write_csv, write_json
+from bot.transfer.problems import ImportFailed, Problem, describe
+from bot.transfer.rows import Row, check_records
+from storage.models import Organisation, Post
+from storage.queries import all_posts, default_community, get_or_create_organisation, post_by_ref
+from storage.types import utcnow
+
+__all__ = [
+    "EXPORT_COLUMNS", "ImportFailed", "ImportResult", "Problem", "Record", "Row", "check_records", "describe",
+    "export_rows", "import_file", "import_records", "parse_text", "read_records", "save_rows", "write_csv",
+    "write_json",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def import_file(session: Session, path: Path, *, default_language: str) -> ImportResult:
+    """Read, check and save a whole file into the default community; nothing is saved on a problem."""
+    return import_records(session, read_records(path), default_language=default_language)
+
+
+def import_records(session: Session, records: Sequence[Record], *, default_language: str) -> ImportResult:
+    rows = check_records(records, default_language=default_language)
+    community = default_community(session=session)
+    assert community.id is not None
+    return save_rows(session, rows, community_id=community.id)
+
+
+def save_rows(session: Session, rows: Sequence[Row], *, community_id: int) -> ImportResult:
+    created = updated = 0
+    for row in rows:
+        organisation = get_or_create_organisation(session=session, community_id=community_id, name=row.organization)
+        organisation.city = row.city or organisation.city
+        organisation.country = row.country or organisation.country
+        session.add(organisation)
+        assert organisation.id is not None
+        post = post_by_ref(session=session, community_id=community_id, ref=row.ref)
+        if post is None:
+            post = Post(
+                community_id=community_id,
+                organisation_id=organisation.id,
+                ref=row.ref,
+                kind=row.kind,
+                title="",
+            )
+            created += 1
+        else:
+            updated += 1
+        _fill(post, row, organisation.id)
+        session.add(post)
+    session.flush()
+    return ImportResult(created=created, updated=updated)
+
+
+def _fill(post: Post, row: Row, organisation_id: int) -> None:
+    post.organisation_id = organisation_id
+    post.kind = row.kind
+    post.title = row.title
+    post.description = row.description
+    post.topics = list(row.topics)
+    post.language = row.language
+    post.contact = row.contact
+    post.city = row.city
+    post.country = row.country
+    post.format = row.format or post.format
+    post.available_until = row.available_until or post.available_until
+    post.status = row.status or post.status
+    post.updated_at = utcnow()
+
+
+def export_rows(session: Session, *, community_id: int | None = None) -> list[dict[str, Any]]:
+    """Every post of the community (the default one unless told) in the import format."""
+    if community_id is None:
+        community_id = default_community(session=session).id
+        assert community_id is not None
+    names: dict[int, str] = {}
+    rows: list[dict[str, Any]] = []
+    for post in all_posts(session=session, community_id=community_id):
+        if post.organisation_id not in names:
+            organisation = session.get(Organisation, post.organisation_id)
+            names[post.organisation_id] = organisation.name if organisation else ""
+        rows.append(_export_row(post, names[post.organisation_id]))
+    return rows
+
+
+def _export_row(post: Post, organisation: str) -> dict[str, Any]:
+    return {
+        "ref": post.ref, "kind": post.kind.value, "organization": organisation, "title": post.title,
+        "description": post.description, "topics": list(post.topics), "language": post.language,
+        "status": post.status.value, "contact": post.contact or "", "city": post.city or "",
+        "country": post.country or "", "format": post.format.value if post.format else "",
+        "available_until": post.available_until.isoformat() if post.available_until else "",
+    }  # fmt: skip

@@ -1,0 +1,149 @@
+"""The dispatcher every adapter feeds: one incoming message in, the replies out.
+
+A command starts or answers something; anything else continues the person's conversation, whose
+state is a database row keyed by (platform, workspace, chat, user) — so a restart, or a second web
+process, carries on at the same step.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app import Deps
+from bot.i18n import N_, translator
+from bot.members import resolve
+from bot.ports import Incoming, Reply
+from bot.text import clean
+from handlers import registry
+from handlers.flows import Outcome
+from handlers.flows.engine import FLOWS, end_conversation, park, save_state, start_flow
+from handlers.turn import Turn
+from storage.db import transaction
+from storage.models import ConversationState
+from storage.queries import conversation_state
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT = 20_000  # longer messages are cut before anything else looks at them
+
+
+class Conversations:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        with transaction(self.deps.sessions) as session:
+            who = resolve(session, incoming.sender)
+            turn = Turn(self.deps, session, incoming, who, translator(who.language))
+            return route(turn)
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """`/offer@PeerlinkBot rest` -> ("offer", "rest"); None when the text is not a command."""
+    if not text.startswith("/"):
+        return None
+    head, _, rest = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return (name, rest.strip()) if name else None
+
+
+def _state(turn: Turn) -> ConversationState | None:
+    chat, sender = turn.incoming.chat, turn.incoming.sender
+    return conversation_state(
+        session=turn.session,
+        platform=chat.platform,
+        workspace=chat.workspace,
+        chat=chat.chat,
+        user_id=sender.user_id,
+    )
+
+
+def route(turn: Turn) -> list[Reply]:
+    text = clean(turn.incoming.text[:MAX_INPUT])
+    state = _state(turn)
+    command = parse_command(text) or _bare_word_command(turn, text, state)
+    if command is not None:
+        return _command(turn, *command, state)
+    if state is not None:
+        return _continue(turn, state, text)
+    if not text:
+        return [turn.say("core.error_empty_message")]
+    return [turn.say("core.not_understood")]
+
+
+def _bare_word_command(turn: Turn, text: str, state: ConversationState | None) -> tuple[str, str] | None:
+    """In a private chat with no conversation going, `offer` or `oferta` starts one (Slack's Messages tab)."""
+    if state is not None or not turn.incoming.is_private:
+        return None
+    word = text.strip().lower()
+    for name, key in BARE_WORDS.items():
+        if word in turn.tr.words(key):
+            return name, ""
+    return None
+
+
+def _command(turn: Turn, name: str, args: str, state: ConversationState | None) -> list[Reply]:
+    if name == "cancel":
+        if state is None:
+            return [turn.say("core.nothing_to_cancel")]
+        end_conversation(turn.session, state)
+        return [turn.say("core.cancelled")]
+    if state is not None and name in KEEP_CONVERSATION:
+        return [*_run(turn, name, args), *_reminder(turn, state)]
+    notes: list[Reply] = []
+    if state is not None:
+        notes.append(park(turn, state))
+    if name in FLOWS:
+        return [*notes, *start_flow(turn, FLOWS[name], args)]
+    return [*notes, *_run(turn, name, args)]
+
+
+def _run(turn: Turn, name: str, args: str) -> list[Reply]:
+    if name == "peer":
+        return _peer(turn, args)
+    handler = registry.COMMANDS.get(name)
+    if handler is None:
+        return [turn.say("core.unknown_command", command=f"/{name[:40]}")]
+    return handler(turn, args)
+
+
+def _reminder(turn: Turn, state: ConversationState) -> list[Reply]:
+    """After help, the person is back where they were."""
+    flow = FLOWS.get(state.flow)
+    return flow.prompt(turn, state.step, dict(state.draft)) if flow else []
+
+
+def _peer(turn: Turn, args: str) -> list[Reply]:
+    sub, _, rest = args.strip().partition(" ")
+    sub = sub.lower() or "help"
+    if not turn.is_facilitator:
+        return [turn.say("core.peer_refused")]
+    handler = registry.PEER_COMMANDS.get(sub)
+    if handler is None:
+        return [turn.say("core.peer_unknown", command=sub[:40]), *registry.PEER_COMMANDS["help"](turn, "")]
+    return handler(turn, rest.strip())
+
+
+def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
+    flow = FLOWS.get(state.flow)
+    if flow is None or state.step not in flow.steps:
+        log.warning("dropping conversation in unknown flow/step %s/%s", state.flow, state.step)
+        end_conversation(turn.session, state)
+        return [turn.say("core.not_understood")]
+    draft = dict(state.draft)
+    if not text:
+        return [turn.say("core.error_empty_message"), *flow.prompt(turn, state.step, draft)]
+    outcome: Outcome = flow.steps[state.step](turn, text, draft)
+    save_state(turn, state, flow, outcome, draft)
+    return outcome.replies
+
+
+# Informational commands answer without ending the conversation in progress.
+KEEP_CONVERSATION = frozenset({"help", "start"})
+
+BARE_WORDS = {
+    "offer": N_("core.word_cmd_offer"),
+    "need": N_("core.word_cmd_need"),
+    "help": N_("core.word_cmd_help"),
+    "mine": N_("core.word_cmd_mine"),
+}

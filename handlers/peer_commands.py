@@ -1,0 +1,70 @@
+"""Facilitators' `/peer` sub-commands that belong to the core: help, channel, role.
+(The dispatcher has already checked the facilitator role.)"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from sqlmodel import select
+
+from bot.ports import Attachment, Reply
+from bot.roles import grant
+from bot.transfer import export_rows, write_csv
+from handlers.turn import Turn
+from storage.models import Channel, Role
+
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")  # Slack's escaped user mention
+_ROLES = {"facilitator": Role.facilitator, "member": Role.member}
+
+
+def peer_help(turn: Turn, _args: str) -> list[Reply]:
+    return [turn.say("core.help_facilitator")]
+
+
+def peer_channel(turn: Turn, args: str) -> list[Reply]:
+    if args.strip().lower() not in turn.tr.words("core.word_here"):
+        return [turn.say("core.channel_usage")]
+    if turn.incoming.is_private:
+        return [turn.say("core.channel_private")]
+    chat = turn.incoming.chat
+    channel = turn.session.exec(
+        select(Channel).where(
+            Channel.platform == chat.platform, Channel.workspace == chat.workspace, Channel.chat == chat.chat
+        )
+    ).first() or Channel(
+        platform=chat.platform, workspace=chat.workspace, chat=chat.chat, community_id=turn.who.community_id
+    )
+    channel.community_id = turn.who.community_id
+    channel.is_community_channel = True
+    channel.language = turn.tr.language
+    turn.session.add(channel)
+    return [turn.say("core.channel_set", community=turn.who.community.name)]
+
+
+def peer_role(turn: Turn, args: str) -> list[Reply]:
+    parts = args.split()
+    if len(parts) != 2 or parts[1].lower() not in _ROLES:
+        return [turn.say("core.role_usage")]
+    target = parts[0]
+    mention = _MENTION.match(target)
+    user_id = mention.group(1) if mention else target.removeprefix("@")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", user_id):
+        return [turn.say("core.role_usage")]
+    member = grant(turn.session, platform=turn.incoming.sender.platform, user_id=user_id, role=_ROLES[parts[1].lower()])
+    name = member.display_name or user_id
+    return [turn.say("core.role_set", name=name, role=parts[1].lower())]
+
+
+def peer_export(turn: Turn, _args: str) -> list[Reply]:
+    """All posts of the community as a CSV file, sent to the facilitator."""
+    rows = export_rows(turn.session, community_id=turn.who.community_id)
+    buffer = io.StringIO()
+    write_csv(rows, buffer)
+    stamp = turn.deps.clock.now().strftime("%Y%m%d-%H%M")
+    attachment = Attachment(
+        filename=f"peerlink-posts-{stamp}.csv",
+        content=buffer.getvalue().encode("utf-8-sig"),  # the BOM lets spreadsheet apps read UTF-8
+        mime_type="text/csv",
+    )
+    return [Reply(text=turn.tr.t("core.export_ready", count=len(rows)), attachment=attachment)]

@@ -1,0 +1,48 @@
+"""A retried Slack delivery never repeats work: the first process to record an event id wins.
+
+The record lives in the database (a unique key), so it holds across web processes and restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from bot.app import Deps
+from storage.db import SessionFactory, transaction
+from storage.models import SeenEvent
+
+KEEP = timedelta(days=2)  # Slack retries within minutes; older records only take space
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What identifies one delivery of a request: the event id for events, the trigger id (unique
+    per click or command) for commands and interactions."""
+    if body.get("event_id"):
+        return f"slack:event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"slack:trigger:{body['trigger_id']}"
+    return None
+
+
+def remember(sessions: SessionFactory, key: str, now: datetime) -> bool:
+    """True the first time `key` is seen, False for every repeat."""
+    try:
+        with transaction(sessions) as session:
+            session.execute(delete(SeenEvent).where(col(SeenEvent.created_at) < now - KEEP))
+            session.add(SeenEvent(key=key[:200], created_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def first_time(deps: Deps, body: dict[str, Any]) -> bool:
+    key = delivery_key(body)
+    if key is None:
+        return True
+    return await asyncio.to_thread(remember, deps.sessions, key, deps.clock.now())

@@ -1,0 +1,64 @@
+"""Events: private messages in the bot's Messages tab go through the conversation engine as
+plain text (so `offer`, `oferta`, `besoin` … start the same conversation as the console);
+opening the App Home draws it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Deps
+from bot.ports import Incoming
+from handlers.slack.app_home import publish
+from handlers.slack.bridge import converse
+from handlers.slack.dedupe import first_time
+from handlers.slack.mrkdwn import unescape
+from handlers.slack.people import Directory, chat_address
+from handlers.slack.send import post_all
+
+
+def team_of(body: dict[str, Any], event: dict[str, Any]) -> str:
+    return str(event.get("team") or body.get("team_id") or "")
+
+
+def is_person_writing(event: dict[str, Any]) -> bool:
+    """A person's own new message in a private chat: not an edit, a join, or a bot (us included)."""
+    return (
+        event.get("channel_type") == "im"
+        and not event.get("subtype")
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+    )
+
+
+async def on_message(
+    body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    deps: Deps = context["deps"]
+    if not is_person_writing(event) or not await first_time(deps, body):
+        return
+    directory: Directory = context["directory"]
+    team, channel = team_of(body, event), str(event["channel"])
+    sender = await directory.sender(client, team, str(event["user"]))
+    text = unescape(str(event.get("text", "")))
+    replies = await converse(deps, Incoming(sender=sender, chat=chat_address(team, channel), text=text))
+    await post_all(client, channel, replies)
+    await publish(client, deps, sender)
+
+
+async def on_home_opened(
+    body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    deps: Deps = context["deps"]
+    if event.get("tab") != "home" or not await first_time(deps, body):
+        return
+    directory: Directory = context["directory"]
+    sender = await directory.sender(client, team_of(body, event), str(event["user"]))
+    await publish(client, deps, sender)
+
+
+def register(app: AsyncApp) -> None:
+    app.event("message")(on_message)
+    app.event("app_home_opened")(on_home_opened)

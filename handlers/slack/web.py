@@ -1,0 +1,40 @@
+"""Slack's routes in the `peerlink serve` app: one endpoint for events, commands, interactivity
+and options, plus the OAuth install page and redirect in multi-workspace mode."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.app import Deps
+from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
+
+EVENTS_PATH = "/slack/events"
+
+log = logging.getLogger(__name__)
+
+
+def slack_routes(deps: Deps) -> list[BaseRoute]:
+    if deps.settings.slack_signing_secret is None:
+        # Without it no request can be verified, and unverified requests are never served.
+        if deps.settings.slack_app_token is not None:
+            log.info("Slack runs in Socket Mode (the worker); no HTTP endpoint without SLACK_SIGNING_SECRET")
+            return []
+        raise RuntimeError("SLACK_SIGNING_SECRET is required to receive Slack requests over HTTP")
+    app = build_app(deps)
+    handler = AsyncSlackRequestHandler(app)
+
+    async def endpoint(request: Request) -> Response:
+        return await handler.handle(request)
+
+    routes: list[BaseRoute] = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
+    if app.oauth_flow is not None:
+        routes += [
+            Route(INSTALL_PATH, endpoint, methods=["GET"]),
+            Route(REDIRECT_PATH, endpoint, methods=["GET"]),
+        ]
+    return routes

@@ -1,0 +1,83 @@
+"""The one PTB `Application` of a process: built from settings, listeners registered, notifier and
+deep links handed to `Deps`. Polling (worker) and the webhook (web) both start this same object."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.app import Deps
+from bot.config import Settings
+from handlers.conversation import Conversations
+from handlers.telegram.listeners import add_listeners
+from handlers.telegram.menu import set_menu
+from handlers.telegram.notifier import TelegramNotifier
+from handlers.telegram.render import deep_link
+
+log = logging.getLogger(__name__)
+
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+DEPS = "deps"
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def file_url(api_url: str) -> str:
+    """`https://api.telegram.org/bot` -> `https://api.telegram.org/file/bot` (same for a local server)."""
+    base, _, last = api_url.rstrip("/").rpartition("/")
+    return f"{base}/file/{last}"
+
+
+def build_application(settings: Settings) -> TelegramApp:
+    assert settings.telegram_bot_token is not None, "Telegram is off without TELEGRAM_BOT_TOKEN"
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
+        # ~30 messages/s overall, 20/min per group; a 429 is retried only where callers ask for it
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .job_queue(None)  # timed work belongs to our scheduler and outbox, shared by every platform
+    )
+    if settings.telegram_webhook_url:
+        builder = builder.updater(None)  # updates arrive at POST /telegram/webhook
+    application: TelegramApp = builder.build()
+    return application
+
+
+def register(application: TelegramApp, deps: Deps) -> None:
+    application.bot_data[DEPS] = deps
+    add_listeners(application, Conversations(deps))
+
+
+def install(deps: Deps) -> TelegramApp:
+    """Build, register, and make Telegram reachable for the outbox (notifier) and invites (links)."""
+    application = build_application(deps.settings)
+    register(application, deps)
+    deps.notifiers["telegram"] = TelegramNotifier(application, language=deps.settings.default_language)
+
+    def link(payload: str) -> str | None:
+        try:
+            username = application.bot.username
+        except RuntimeError:  # not initialised yet in this process: no getMe, no username
+            return None
+        return deep_link(username, payload)
+
+    deps.links["telegram"] = link
+    return application
+
+
+def application_of(deps: Deps) -> TelegramApp:
+    notifier = deps.notifiers.get("telegram")
+    if not isinstance(notifier, TelegramNotifier):
+        raise RuntimeError("Telegram is not configured: set TELEGRAM_BOT_TOKEN")
+    return notifier.application
+
+
+async def ready(application: TelegramApp) -> None:
+    """getMe (who we are), then the command menu."""
+    await application.initialize()
+    deps: Deps = application.bot_data[DEPS]
+    await set_menu(application.bot, deps.settings.default_language)
+    log.info("Telegram bot @%s (%s) ready", application.bot.username, application.bot.id)

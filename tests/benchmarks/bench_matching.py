@@ -1,0 +1,255 @@
+"""Matching speed, measured (run on demand, not by pytest):
+
+    .venv/bin/python tests/benchmarks/bench_matching.py [--posts 10000] [--instant 100000] [--baseline 200]
+
+1. One full round: N offers x N needs (default 10,000 each), top 3 each, from a cold matcher
+   (read the posts, build the index, score, apply the rules and the capacity, load the posts of
+   the suggestions). Each measurement runs in a fresh child process so its peak RSS is its own.
+2. Instant suggestions: a newly saved post against M open posts (default 100,000), after the
+   index is built: save + commit + `suggest`, 30 times; median and 95th percentile.
+3. The same round by a straightforward baseline: rank_bm25's BM25Okapi over the offers, scoring
+   each need in a Python loop, on a subsample of needs, extrapolated to all of them.
+
+Synthetic posts come from the topic taxonomy (keywords and labels in seven languages) and the
+words of the evaluation set, so they look like the real thing to the tokenizer and the stemmer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from bot.config import SUPPORTED_LANGUAGES  # noqa: E402
+from bot.matching import Matcher  # noqa: E402
+from bot.topics import TOPICS  # noqa: E402
+from storage.db import make_engine, session_factory  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Organisation, Post, PostKind  # noqa: E402
+from storage.queries import default_community  # noqa: E402
+
+EVAL_SET = ROOT / "tests" / "data" / "matching_eval.json"
+ORGANISATIONS = 2000
+SEED = 20260302
+
+
+def _vocabulary() -> dict[str, list[str]]:
+    """Content words per language, from the evaluation set."""
+    words: dict[str, list[str]] = {code: [] for code in SUPPORTED_LANGUAGES}
+    for item in json.loads(EVAL_SET.read_text(encoding="utf-8"))["items"]:
+        language = item.get("language") or "en"
+        words[language] += [w.strip(".,;:?!()«»“”'") for w in f"{item['title']} {item['description']}".split()]
+    return {code: [w for w in found if len(w) > 3] for code, found in words.items()}
+
+
+def synthetic_posts(
+    count: int, kind: PostKind, rng: random.Random, vocabulary: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    then = datetime.now(UTC) - timedelta(days=30)  # posts gathered over time, not all this minute
+    posts = []
+    for number in range(count):
+        language = rng.choice(SUPPORTED_LANGUAGES)
+        topics = rng.sample(TOPICS, rng.choice((1, 2)))
+        keywords = [kw for topic in topics for kw in topic.keywords.get(language, ())] or ["social"]
+        title = " ".join([topics[0].label(language), *rng.sample(vocabulary[language], 3)])
+        body = [*rng.choices(keywords, k=3), *rng.choices(vocabulary[language], k=rng.randint(15, 35))]
+        rng.shuffle(body)
+        posts.append(
+            {
+                "ref": f"{kind.value}-{number}",
+                "kind": kind.value,
+                "title": title[:120],
+                "description": " ".join(body)[:2000],
+                "language": language,
+                "organisation": rng.randrange(ORGANISATIONS),
+                "created_at": then,
+                "updated_at": then,
+            }
+        )
+    return posts
+
+
+def make_database(path: Path, offers: int, needs: int) -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    rng, vocabulary = random.Random(SEED), _vocabulary()
+    with Session(engine) as session:
+        community = default_community(session=session)
+        organisations = [
+            Organisation(community_id=community.id, name=f"Organisation {n}") for n in range(ORGANISATIONS)
+        ]
+        session.add_all(organisations)
+        session.flush()
+        org_ids = [org.id for org in organisations]
+        for kind, count in ((PostKind.offer, offers), (PostKind.need, needs)):
+            rows = synthetic_posts(count, kind, rng, vocabulary)
+            for row in rows:
+                row.update(community_id=community.id, organisation_id=org_ids[row.pop("organisation")], status="open")
+                row.update(topics=[])
+            session.exec(insert(Post), params=rows)  # type: ignore[call-overload]
+        session.commit()
+    engine.dispose()
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def phase_round(db: Path) -> dict[str, Any]:
+    engine = make_engine(f"sqlite:///{db}")
+    sessions = session_factory(engine)
+    before = _rss_mb()
+    with sessions() as session:
+        community_id = default_community(session=session).id
+        assert community_id is not None
+        matcher = Matcher()
+        start = time.perf_counter()
+        matcher.index(session, community_id)
+        indexed = time.perf_counter()
+        result = matcher.run_round(session, community_id, top_k=3)
+        done = time.perf_counter()
+        warm = matcher.run_round(session, community_id, top_k=3)
+        warm_done = time.perf_counter()
+    return {
+        "index_s": indexed - start,
+        "round_s": done - start,
+        "warm_round_s": warm_done - done,
+        "suggestions": len(result.suggestions),
+        "unmatched": len(result.unmatched),
+        "same_organisation": sum(s.need.organisation_id == s.offer.organisation_id for s in warm.suggestions),
+        "rss_before_mb": before,
+        "peak_rss_mb": _rss_mb(),
+    }
+
+
+def phase_instant(db: Path, repeats: int = 30) -> dict[str, Any]:
+    engine = make_engine(f"sqlite:///{db}")
+    sessions = session_factory(engine)
+    rng, vocabulary = random.Random(SEED + 1), _vocabulary()
+    matcher = Matcher()
+    with sessions() as session:
+        community = default_community(session=session)
+        assert community.id is not None
+        start = time.perf_counter()
+        matcher.index(session, community.id)
+        build = time.perf_counter() - start
+    timings, found = [], []
+    for number, data in enumerate(synthetic_posts(repeats, PostKind.need, rng, vocabulary)):
+        with sessions() as session:
+            data.update(community_id=community.id, organisation_id=1 + number, ref=f"new-{number}", kind=PostKind.need)
+            data.update(created_at=datetime.now(UTC), updated_at=datetime.now(UTC))
+            post = Post(**{k: v for k, v in data.items() if k != "organisation"})
+            start = time.perf_counter()
+            session.add(post)
+            session.commit()
+            suggestions = matcher.suggest(session, post, k=3)
+            timings.append(time.perf_counter() - start)
+            found.append(len(suggestions))
+    timings.sort()
+    return {
+        "index_s": build,
+        "median_ms": 1000 * statistics.median(timings),
+        "p95_ms": 1000 * timings[int(0.95 * (len(timings) - 1))],
+        "max_ms": 1000 * timings[-1],
+        "mean_suggestions": statistics.mean(found),
+        "peak_rss_mb": _rss_mb(),
+    }
+
+
+def phase_baseline(db: Path, sample: int) -> dict[str, Any]:
+    """BM25 over the offers (our stemmer for the tokens, to be fair), one need at a time."""
+    import numpy as np
+    from rank_bm25 import BM25Okapi
+
+    from bot.matching.text import Normaliser, resolve_language
+
+    normaliser = Normaliser()
+    engine = make_engine(f"sqlite:///{db}")
+    with Session(engine) as session:
+        posts = list(session.exec(Post.__table__.select()).all())  # type: ignore[attr-defined,call-overload]
+
+    def tokens(row: Any) -> list[str]:
+        text = f"{row.title}\n{row.description}"
+        return [stem for stem, _, _ in normaliser.words(text, resolve_language(text, row.language))]
+
+    start = time.perf_counter()
+    offers = [row for row in posts if row.kind == "offer"]
+    needs = [row for row in posts if row.kind == "need"]
+    bm25 = BM25Okapi([tokens(row) for row in offers])
+    offer_orgs = np.asarray([row.organisation_id for row in offers])
+    indexed = time.perf_counter() - start
+    start = time.perf_counter()
+    for row in needs[:sample]:
+        scores = bm25.get_scores(tokens(row))
+        scores[offer_orgs == row.organisation_id] = -1.0
+        np.argsort(-scores)[:3]
+    per_need = (time.perf_counter() - start) / sample
+    return {"index_s": indexed, "per_need_s": per_need, "round_s": indexed + per_need * len(needs), "sample": sample}
+
+
+def _child(phase: str, db: Path, extra: list[str]) -> dict[str, Any]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--db", str(db), *extra],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=10_000, help="offers and needs each in the round")
+    parser.add_argument("--instant", type=int, default=100_000, help="open posts behind an instant suggestion")
+    parser.add_argument("--baseline", type=int, default=200, help="needs the baseline scores (extrapolated)")
+    parser.add_argument("--phase", choices=["round", "instant", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        run = {"round": phase_round, "instant": phase_instant}.get(args.phase)
+        print(json.dumps(run(args.db) if run else phase_baseline(args.db, args.baseline)))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        round_db, instant_db = Path(folder) / "round.db", Path(folder) / "instant.db"
+        print(f"building {args.posts:,} offers + {args.posts:,} needs and {args.instant:,} open posts ...", flush=True)
+        make_database(round_db, args.posts, args.posts)
+        make_database(instant_db, args.instant // 2, args.instant - args.instant // 2)
+        ours = _child("round", round_db, [])
+        instant = _child("instant", instant_db, [])
+        baseline = _child("baseline", round_db, ["--baseline", str(args.baseline)])
+    print(f"\nFull round, {args.posts:,} offers x {args.posts:,} needs, top 3 each (SQLite):")
+    print(f"  round on the built index  {ours['warm_round_s']:7.2f} s   (target <= 5 s)")
+    print(f"  index build (read + index {2 * args.posts:,} posts, once per process) {ours['index_s']:.2f} s")
+    print(f"  cold start: index build + first round {ours['round_s']:7.2f} s")
+    print(f"  peak RSS             {ours['peak_rss_mb']:7.0f} MB  (target <= 1024 MB)")
+    print(f"  RSS at start         {ours['rss_before_mb']:7.0f} MB")
+    print(f"  suggestions {ours['suggestions']:,}, needs without one {ours['unmatched']:,}")
+    print(f"  same-organisation pairs suggested: {ours['same_organisation']}")
+    print(f"\nInstant suggestions for a new post against {args.instant:,} open posts (save + commit + suggest):")
+    print(f"  index build (once)   {instant['index_s']:7.2f} s")
+    print(f"  median               {instant['median_ms']:7.1f} ms  (target <= 50 ms)")
+    print(f"  95th percentile      {instant['p95_ms']:7.1f} ms")
+    print(f"  peak RSS             {instant['peak_rss_mb']:7.0f} MB")
+    print(f"\nBaseline: rank_bm25 BM25Okapi, one need at a time ({baseline['sample']} needs measured, extrapolated):")
+    print(f"  per need             {1000 * baseline['per_need_s']:7.1f} ms")
+    print(f"  round (extrapolated) {baseline['round_s']:7.1f} s")
+    print(f"  ratio baseline/ours  {baseline['round_s'] / ours['round_s']:7.1f} x")
+
+
+if __name__ == "__main__":
+    main()

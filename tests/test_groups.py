@@ -1,0 +1,85 @@
+"""Peer working groups: 3-6 organisations around shared topics, everyone placed or told why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app import Deps
+from bot.groups import LeftOutReason, parse_size, propose_groups, save_groups
+from bot.matching.evaluation import LabelledSet, load
+from storage.db import transaction
+from storage.models import Organisation, Post, PostStatus, WorkingGroup, WorkingGroupMember
+from tests.test_matching_support import HOUSING_OFFER, PROCUREMENT_NEED, PROCUREMENT_OFFER, UNRELATED_NEED, World
+
+EVAL_SET = Path(__file__).parent / "data" / "matching_eval.json"
+
+
+def test_groups_over_a_multilingual_community(deps: Deps) -> None:
+    with transaction(deps.sessions) as session:
+        world = World(session)
+        load(session, world.community_id, LabelledSet.read(EVAL_SET))
+        proposal = propose_groups(session, deps.matcher, world.community_id, min_size=3, max_size=6)
+        with_posts = set(
+            session.exec(
+                select(Organisation.name)
+                .join(Post, col(Post.organisation_id) == Organisation.id)
+                .where(Post.status == PostStatus.open)
+            ).all()
+        )
+    placed = [member.name for group in proposal.groups for member in group.members]
+    left = [item.member.name for item in proposal.left_out]
+    assert len(placed) == len(set(placed)), "an organisation is in at most one group"
+    assert set(placed).isdisjoint(left)
+    assert set(placed) | set(left) == with_posts, "everyone is placed or told why not"
+    assert len(proposal.groups) >= 5
+    assert len(placed) > len(left)
+    for group in proposal.groups:
+        assert 3 <= len(group.members) <= 6
+        assert group.topic
+        assert group.pairs
+        assert group.name("en").startswith("Working group: ")
+        assert len(group.reasons("nl")) >= 2
+    assert all(item.explain("fr", min_size=3) for item in proposal.left_out)
+
+
+def test_reasons_for_those_left_out_and_saving(deps: Deps) -> None:
+    with transaction(deps.sessions) as session:
+        world = World(session)
+        world.need("n-gdl", "Guadalajara", *PROCUREMENT_NEED, language="es")
+        world.need("n-lim", "Lima", *PROCUREMENT_NEED, language="es")
+        world.offer("o-dub", "Dublin", *PROCUREMENT_OFFER)
+        world.offer("o-cork", "Cork", *PROCUREMENT_OFFER)
+        world.need("n-choir", "Choir", *UNRELATED_NEED)
+        world.offer("o-vie", "Vienna", *HOUSING_OFFER)
+        world.offer("o-gone", "Gone", *PROCUREMENT_OFFER, status=PostStatus.withdrawn)
+        proposal = propose_groups(session, deps.matcher, world.community_id, min_size=3, max_size=4)
+        [group] = proposal.groups
+        saved = save_groups(session, proposal, language="it")
+        members = session.exec(select(WorkingGroupMember.organisation_id)).all()
+        stored = session.exec(select(WorkingGroup)).one()
+    assert {m.name for m in group.members} == {"Guadalajara", "Lima", "Dublin", "Cork"}
+    assert group.topic == "public-procurement"
+    assert group.reasons("en")[0] == "4 members meet on Public procurement"
+    assert "needs “Compra pública con cláusulas sociales”" in group.reasons("en")[1]
+    reasons = {item.member.name: item.reason for item in proposal.left_out}
+    assert reasons["Choir"] == LeftOutReason.isolated
+    assert "Gone" not in reasons, "only organisations with open posts take part"
+    assert reasons.get("Vienna") in (None, LeftOutReason.isolated, LeftOutReason.groups_full)
+    assert [row.id for row in saved] == [stored.id]
+    assert stored.name == "Gruppo di lavoro: Appalti pubblici"
+    assert stored.topic == "public-procurement"
+    assert sorted(members) == sorted(m.organisation_id for m in group.members)
+
+
+@pytest.mark.parametrize(("text", "sizes"), [("3-6", (3, 6)), (" 4 ", (4, 4)), ("2-3", (2, 3))])
+def test_parse_size(text: str, sizes: tuple[int, int]) -> None:
+    assert parse_size(text) == sizes
+
+
+@pytest.mark.parametrize("text", ["6-3", "1-4", "three", "3-"])
+def test_parse_size_refuses_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match="size"):
+        parse_size(text)

@@ -1,0 +1,115 @@
+"""Accept / decline / introduce, from both sides, through the dispatcher; introductions go to the outbox."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.app import Deps
+from bot.ports import Address, Incoming, Sender
+from handlers.conversation import Conversations
+from storage.models import Delivery, Match, MatchStatus, Member, Post, PostKind, Role
+from storage.queries import default_community, get_or_create_organisation
+
+ANA = Sender(platform="slack", workspace="T1", user_id="UANA", display_name="Ana", organisation="Bilbao City Council")
+BOB = Sender(platform="slack", workspace="T1", user_id="UBOB", display_name="Bob", organisation="Dublin City Council")
+TOM = Sender(platform="telegram", workspace="777", user_id="42", display_name="Tom", organisation="Torino Social Hub")
+
+
+def say(deps: Deps, sender: Sender, text: str) -> str:
+    chat = Address(platform=sender.platform, workspace=sender.workspace, chat=sender.user_id)
+    replies = Conversations(deps).handle(Incoming(sender=sender, chat=chat, text=text))
+    return "\n".join(reply.text for reply in replies)
+
+
+def _post(session: Session, member: Member, kind: PostKind, title: str, topics: list[str]) -> Post:
+    assert member.organisation_id is not None
+    post = Post(
+        community_id=member.community_id,
+        organisation_id=member.organisation_id,
+        member_id=member.id,
+        ref=f"{kind.value}-{title[:8]}",
+        kind=kind,
+        title=title,
+        description=title,
+        topics=topics,
+    )
+    session.add(post)
+    session.flush()
+    return post
+
+
+@pytest.fixture
+def match_id(deps: Deps) -> int:
+    """Ana needs what Bob offers; a suggested match between them."""
+    for sender in (ANA, BOB, TOM):
+        say(deps, sender, "/help")  # first contact creates the members
+    with deps.sessions() as session:
+        members = {m.display_name: m for m in session.exec(select(Member)).all()}
+        need = _post(session, members["Ana"], PostKind.need, "Social clauses", ["public-procurement"])
+        offer = _post(session, members["Bob"], PostKind.offer, "Catering tender pilot", ["public-procurement"])
+        assert need.id is not None
+        assert offer.id is not None
+        match = Match(
+            community_id=need.community_id,
+            need_id=need.id,
+            offer_id=offer.id,
+            score=0.8,
+            reasons=["topic:public-procurement", "term:clause"],
+        )
+        session.add(match)
+        session.commit()
+        assert match.id is not None
+        return match.id
+
+
+def deliveries(deps: Deps) -> list[Delivery]:
+    with deps.sessions() as session:
+        return list(session.exec(select(Delivery)).all())
+
+
+def test_both_sides_accept_and_get_one_group_dm(deps: Deps, match_id: int) -> None:
+    listing = say(deps, ANA, "/matches")
+    assert f"#{match_id} · your “Social clauses” ↔ “Catering tender pilot” — Dublin City Council (80% match)" in listing
+    assert "Shared topics: Public procurement; Key terms: clause" in listing
+    assert "When the other side accepts" in say(deps, ANA, f"/accept {match_id}")
+    assert deliveries(deps) == []
+    assert "already been answered" not in say(deps, BOB, f"/accept {match_id}")
+    [intro] = deliveries(deps)
+    assert (intro.platform, intro.chat, intro.kind) == ("slack", "users:UANA,UBOB", "introduction")
+    assert "Social clauses" in intro.payload["text"]
+    assert "Catering tender pilot" in intro.payload["text"]
+    with deps.sessions() as session:
+        match = session.get(Match, match_id)
+        assert match is not None
+        assert match.status == MatchStatus.introduced
+        assert match.introduced_at == deps.clock.now()
+    assert "already been answered" in say(deps, ANA, f"/accept {match_id}")
+
+
+def test_decline_and_strangers(deps: Deps, match_id: int) -> None:
+    assert "not about your offers or needs" in say(deps, TOM, f"/accept {match_id}")
+    assert "can't find suggestion #999" in say(deps, ANA, "/accept 999")
+    assert "Which one?" in say(deps, ANA, "/decline")
+    assert "won't suggest this pair again" in say(deps, BOB, f"/decline {match_id}")
+    assert "No suggestions for you" in say(deps, ANA, "/matches")
+    assert deliveries(deps) == []
+
+
+def test_a_facilitator_introduces_across_platforms(deps: Deps, match_id: int) -> None:
+    assert "for facilitators" in say(deps, TOM, f"/peer introduce {match_id}")
+    with deps.sessions() as session:
+        tom = session.exec(select(Member).where(Member.display_name == "Tom")).one()
+        tom.role = Role.facilitator
+        bob = session.exec(select(Member).where(Member.display_name == "Bob")).one()
+        # Bob's offer moves to a Telegram member: now each side is told on their own platform.
+        offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
+        torino = get_or_create_organisation(
+            session=session, community_id=default_community(session=session).id or 0, name="Torino Social Hub"
+        )
+        offer.member_id, offer.organisation_id = tom.id, torino.id
+        session.add_all([tom, bob, offer])
+        session.commit()
+    assert "introducing you now" in say(deps, TOM, f"/peer introduce {match_id}")
+    sent = sorted((d.platform, d.chat) for d in deliveries(deps))
+    assert sent == [("slack", "UANA"), ("telegram", "42")]

@@ -1,0 +1,101 @@
+"""Group chats: facilitators (group admins, or members granted the role) use /peer, others are refused
+politely; `/peer invite` makes a deep link that joins a newcomer to the organisation."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlmodel import select
+
+from bot.app import Deps, build_deps
+from bot.i18n import translator
+from bot.roles import grant
+from storage.db import transaction
+from storage.models import Identity, Invite, Member, Organisation, Role
+from tests.conftest import FakeClock
+from tests.telegram_standin import BOT_ID, BOT_USERNAME, StandIn, polling, say, settings_for, until
+
+GROUP = -100555
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    server = StandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def bot(standin: StandIn, database_url: str, clock: FakeClock) -> AsyncIterator[Deps]:
+    deps = build_deps(settings_for(database_url, standin), clock=clock, migrate=False)
+    async with polling(deps, standin):
+        yield deps
+    deps.engine.dispose()
+
+
+async def test_peer_is_refused_politely_for_members(bot: Deps, standin: StandIn) -> None:
+    texts = await say(standin, "/peer invite", user=42, chat=GROUP)
+    assert texts == [html.escape(translator("en").t("core.peer_refused"))]
+    assert [c.params["user_id"] for c in standin.calls("getChatMember")] == ["42"]
+    assert standin.calls("getChatMember")[0].params["_ok"]
+
+
+async def test_group_admin_creates_an_invite_and_a_newcomer_joins(bot: Deps, standin: StandIn) -> None:
+    standin.set_status(GROUP, 43, "administrator")
+    text = (await say(standin, "/peer invite Cooperativa Sol", user=43, chat=GROUP))[0]
+    found = re.search(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9_-]+)", text)
+    assert found, text
+    code = found.group(1)
+
+    # A newcomer opens the link: Telegram sends "/start <code>" in the private chat.
+    replies = await say(standin, f"/start {code}", user=99, replies=2)
+    assert "Cooperativa Sol" in replies[0]
+    with transaction(bot.sessions) as session:
+        identity = session.exec(select(Identity).where(Identity.user_id == "99")).one()
+        assert identity.workspace == str(BOT_ID)
+        member = session.get(Member, identity.member_id)
+        assert member is not None
+        assert member.organisation_id is not None
+        organisation = session.get(Organisation, member.organisation_id)
+        assert organisation is not None
+        assert organisation.name == "Cooperativa Sol"
+        assert session.exec(select(Invite).where(Invite.code == code)).one().uses == 1
+
+
+async def test_group_owner_and_granted_facilitators_may_use_peer(bot: Deps, standin: StandIn) -> None:
+    standin.set_status(GROUP, 44, "creator")
+    assert (await say(standin, "/peer help", user=44, chat=GROUP)) != [
+        html.escape(translator("en").t("core.peer_refused"))
+    ]
+    with transaction(bot.sessions) as session:
+        grant(session, platform="telegram", user_id="45", role=Role.facilitator)
+    texts = await say(standin, "/peer help", user=45, chat=GROUP)
+    assert texts == [html.escape(translator("en").t("core.help_facilitator"))]
+
+
+async def test_unknown_invite_code_gets_a_clear_reply(bot: Deps, standin: StandIn) -> None:
+    replies = await say(standin, "/start AAAAAAAAAAAAAAAAAAAAAA", user=98, replies=2)
+    assert replies[0] == html.escape(translator("en").t("telegram.invite_unknown"))
+
+
+async def test_commands_for_another_bot_are_ignored(bot: Deps, standin: StandIn) -> None:
+    standin.message("/help@SomeOtherBot", chat=GROUP)
+    await say(standin, f"/help@{BOT_USERNAME}", chat=GROUP)
+    assert len(standin.sent(GROUP)) == 1
+
+
+async def test_a_press_in_the_group_answers_the_presser_alone(bot: Deps, standin: StandIn) -> None:
+    standin.press("/cancel", message_id=500, user=42, chat=GROUP)
+    await until(lambda: bool(standin.calls("answerCallbackQuery")), standin=standin)
+    answer = standin.calls("answerCallbackQuery")[0].params
+    assert answer["text"] == translator("en").t("core.nothing_to_cancel")
+    assert not standin.sent(GROUP)
+
+    # A button that starts a conversation opens the private chat at once.
+    standin.press("/offer", message_id=500, user=42, chat=GROUP)
+    await until(lambda: len(standin.calls("answerCallbackQuery")) == 2, standin=standin)
+    assert standin.calls("answerCallbackQuery")[1].params["url"] == f"https://t.me/{BOT_USERNAME}?start=offer"
+    assert not standin.sent(GROUP)
