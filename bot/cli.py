@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bot.app import Deps, build_deps
+from bot.app import Deps, build_deps, warm_up
 from bot.config import Settings
 from bot.i18n import translator
 from storage.migrate import upgrade
@@ -62,6 +62,7 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     from bot.web import build_web_app
 
     deps = _deps(ctx)
+    warm_up(deps)
     uvicorn.run(build_web_app(deps), host=host, port=port or deps.settings.port, log_level="info")
 
 
@@ -181,7 +182,9 @@ def worker(ctx: click.Context) -> None:
     """Run the worker: scheduler and outbox dispatcher, Telegram polling, Slack Socket Mode."""
     from bot.worker import main as run_worker
 
-    run_worker(_deps(ctx))
+    deps = _deps(ctx)
+    warm_up(deps)
+    run_worker(deps)
 
 
 def _community_language(deps: Deps, language: str | None) -> tuple[int, str]:

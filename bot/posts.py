@@ -100,7 +100,7 @@ def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post
     """Create the post, or update the one being edited; the member's organisation owns it."""
     if who.member.organisation_id is None:
         raise PostError(N_("core.error_no_organisation"))
-    post = _editable(session, who, draft.post_id) if draft.post_id else None
+    post = editable_post(session, who, draft.post_id) if draft.post_id else None
     if post is None:
         post = Post(
             community_id=who.community_id,
@@ -133,7 +133,7 @@ def own_post(session: Session, who: Who, post_id: int) -> Post:
     return post
 
 
-def _editable(session: Session, who: Who, post_id: int) -> Post:
+def editable_post(session: Session, who: Who, post_id: int) -> Post:
     post = own_post(session, who, post_id)
     if post.status == PostStatus.withdrawn:
         raise PostError(N_("core.error_post_withdrawn"), number=post_id)

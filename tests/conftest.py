@@ -15,6 +15,7 @@ from bot.app import Deps, build_deps
 from bot.config import Settings
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.telegram_standin import StandIn
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("PEERLINK_REQUIRE_POSTGRES") == "1"
@@ -106,3 +107,11 @@ def deps(settings: Settings, clock: FakeClock) -> Iterator[Deps]:
     built = build_deps(settings, clock=clock, migrate=False)
     yield built
     built.engine.dispose()
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    """A local stand-in of Telegram's Bot API on 127.0.0.1."""
+    server = StandIn().start()
+    yield server
+    server.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot.app import Deps, warm_up
 from bot.config import Settings, parse_offsets
 
 
@@ -61,3 +62,8 @@ def test_secrets_never_print() -> None:
     with pytest.raises(ValidationError) as failure:
         Settings(_env_file=None, slack_bot_token="xoxb-very-secret", reminder_offsets="x")  # type: ignore[call-arg]
     assert "xoxb-very-secret" not in str(failure.value)
+
+
+def test_warm_up_builds_every_index(deps: Deps) -> None:
+    warm_up(deps).join(timeout=60)
+    assert deps.matcher._indexes  # built before any suggestion was asked for

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import Deps, build_deps
+from bot.app import Deps
 from bot.i18n import translator
 from tests.conftest import FakeClock
-from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, polling, say, settings_for, until
-
-
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
+from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, polling_bot, say, until
 
 
 @pytest.fixture
 async def bot(standin: StandIn, sqlite_url: str, clock: FakeClock) -> AsyncIterator[Deps]:
-    deps = build_deps(settings_for(sqlite_url, standin), clock=clock, migrate=False)
-    async with polling(deps, standin):
+    async with polling_bot(sqlite_url, standin, clock) as deps:
         yield deps
-    deps.engine.dispose()
 
 
 async def test_start_sets_the_menu_and_greets(bot: Deps, standin: StandIn) -> None:

@@ -5,35 +5,26 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import select
 
-from bot.app import Deps, build_deps
+from bot.app import Deps
 from bot.i18n import translator
 from bot.roles import grant
 from storage.db import transaction
 from storage.models import Identity, Invite, Member, Organisation, Role
 from tests.conftest import FakeClock
-from tests.telegram_standin import BOT_ID, BOT_USERNAME, StandIn, polling, say, settings_for, until
+from tests.telegram_standin import BOT_ID, BOT_USERNAME, StandIn, polling_bot, say, until
 
 GROUP = -100555
 
 
 @pytest.fixture
-def standin() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 async def bot(standin: StandIn, database_url: str, clock: FakeClock) -> AsyncIterator[Deps]:
-    deps = build_deps(settings_for(database_url, standin), clock=clock, migrate=False)
-    async with polling(deps, standin):
+    async with polling_bot(database_url, standin, clock) as deps:
         yield deps
-    deps.engine.dispose()
 
 
 async def test_peer_is_refused_politely_for_members(bot: Deps, standin: StandIn) -> None:

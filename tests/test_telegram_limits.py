@@ -3,7 +3,7 @@ wait and retry, the outbox's notifier hands the delay back as DeliveryError(retr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,13 +14,6 @@ from tests.conftest import FakeClock
 from tests.telegram_standin import BOT_ID, StandIn, buttons, polling, say, settings_for
 
 FLOOD = "Too Many Requests: retry after 1"
-
-
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

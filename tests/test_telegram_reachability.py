@@ -4,7 +4,7 @@ waits, the community's group is told with a link to open the bot, and /start sen
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -23,13 +23,6 @@ from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, polling, say,
 GROUP = -100900
 BRUNO = 99
 NEVER_STARTED = "Forbidden: bot can't initiate conversation with a user"
-
-
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,13 +19,6 @@ from tests.telegram_standin import StandIn, settings_for, until
 
 HOOK = "https://peerlink.example.org/telegram/webhook"
 SECRET = "s3cret_Token-123"
-
-
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import select
@@ -27,13 +27,6 @@ BRUNO = 99
 INTRODUCTION = "introduction:1:bruno"
 NEVER_STARTED = "Forbidden: bot can't initiate conversation with a user"
 OPEN_BOT = f"https://t.me/{BOT_USERNAME}?start=start"
-
-
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

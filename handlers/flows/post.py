@@ -164,24 +164,22 @@ def _take_text(turn: Turn, text: str, draft: Draft, field: str, limit: int) -> t
     return value, None
 
 
-def on_title(turn: Turn, text: str, draft: Draft) -> Outcome:
-    value, problem = _take_text(turn, text, draft, "title", TITLE_MAX)
+def _text_step(turn: Turn, text: str, draft: Draft, field: str, limit: int, natural_next: str) -> Outcome:
+    value, problem = _take_text(turn, text, draft, field, limit)
     if problem is not None or value is None:
-        return Outcome("title", [problem] if problem else [])
+        return Outcome(field, [problem] if problem else [])
     post = _post(draft)
-    post.title = value
+    setattr(post, field, value)
     _store(draft, post)
-    return _after_text_step(turn, draft, "description")
+    return _after_text_step(turn, draft, natural_next)
+
+
+def on_title(turn: Turn, text: str, draft: Draft) -> Outcome:
+    return _text_step(turn, text, draft, "title", TITLE_MAX, "description")
 
 
 def on_description(turn: Turn, text: str, draft: Draft) -> Outcome:
-    value, problem = _take_text(turn, text, draft, "description", DESCRIPTION_MAX)
-    if problem is not None or value is None:
-        return Outcome("description", [problem] if problem else [])
-    post = _post(draft)
-    post.description = value
-    _store(draft, post)
-    return _after_text_step(turn, draft, "topics")
+    return _text_step(turn, text, draft, "description", DESCRIPTION_MAX, "topics")
 
 
 _SEPARATORS = re.compile(r"[,;\s]+")
