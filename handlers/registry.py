@@ -4,6 +4,7 @@ checks the role once, before any of them runs. Conversations (`/offer`, `/need`)
 from __future__ import annotations
 
 from handlers import commands, invite_command, match_commands, peer_commands, peer_matching
+from handlers import partnership_commands as partnership
 from handlers import schedule_commands as sched
 from handlers import schedule_peer_commands as sched_peer
 from handlers.turn import CommandHandler
@@ -41,4 +42,5 @@ PEER_COMMANDS: dict[str, CommandHandler] = {
     "digest": sched_peer.peer_digest,
     "match": peer_matching.peer_match,
     "groups": peer_matching.peer_groups,
+    "link": partnership.peer_link,
 }

@@ -368,3 +368,26 @@ class SlackOAuthState(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     state: str = Field(max_length=100, unique=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PartnershipCode(SQLModel, table=True):
+    """A one-time code a facilitator hands to another workspace's facilitator: redeeming it moves
+    that workspace's community into this one (one partnership across workspaces)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StaleHome(SQLModel, table=True):
+    """A member whose home screen shows something that changed (a match answered by the other side,
+    a meeting moved): the adapter that draws homes redraws theirs and deletes the row."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    marked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

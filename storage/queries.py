@@ -148,3 +148,12 @@ def parked_draft(*, session: Session, member_id: int, flow: str) -> ParkedDraft 
 
 def members_of_organisation(*, session: Session, organisation_id: int) -> Sequence[Member]:
     return session.exec(select(Member).where(Member.organisation_id == organisation_id)).all()
+
+
+def workspace_of(*, session: Session, platform: str, external_id: str) -> Workspace | None:
+    """A Slack workspace's or Telegram group's row, if it has been seen."""
+    return _workspace(session, platform, external_id)
+
+
+def community_by_name(*, session: Session, name: str) -> Community | None:
+    return session.exec(select(Community).where(Community.name == name)).first()

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import Deps
 from bot.ports import Incoming, Reply
 from handlers.slack import send
-from handlers.slack.app_home import publish
+from handlers.slack.app_home import refresh
 from handlers.slack.blocks import PRESS, replaces_of
 from handlers.slack.bridge import converse, dm_link
 from handlers.slack.dedupe import first_time
@@ -64,7 +64,7 @@ async def on_press(
         await _in_message(client, channel, str(container.get("message_ts", "")), replies, replace)
     else:
         await send.post_all(client, channel, replies)
-    await publish(client, deps, sender)  # accept, decline, RSVP … change what the home shows
+    await refresh(client, deps, sender)  # accept, decline, RSVP … change what the home shows
 
 
 async def on_link(ack: AsyncAck) -> None:

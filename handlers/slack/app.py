@@ -12,27 +12,17 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Deps
-from bot.config import Settings
 from handlers.slack import actions, commands, errors, meeting_modal, messages, submissions
+from handlers.slack.app_home import watch_homes
+from handlers.slack.client import SLACK_API, api_url, web_client
 from handlers.slack.installations import DatabaseInstallationStore, DatabaseStateStore
 from handlers.slack.people import Directory
 
 BOT_SCOPES = ("chat:write", "commands", "files:write", "im:history", "im:write", "mpim:write", "users:read")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-SLACK_API = "https://slack.com/api/"
-
-
-def api_url(settings: Settings) -> str:
-    url = settings.slack_api_url
-    return url if url.endswith("/") else url + "/"
-
-
-def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=api_url(settings))
 
 
 def oauth_settings(deps: Deps) -> AsyncOAuthSettings:
@@ -64,6 +54,7 @@ def build_app(deps: Deps) -> AsyncApp:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         app = AsyncApp(signing_secret=secret, client=web_client(settings, token))
     register(app, deps)
+    watch_homes(deps)
     return app
 
 

@@ -7,21 +7,28 @@ everywhere else (`/accept 12`, `/rsvp 4 yes`), so a press runs through the conve
 from __future__ import annotations
 
 import asyncio
+import logging
+from itertools import groupby
 from typing import Any
 
 from babel.dates import format_datetime
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Deps
-from bot.home import Home, PendingMatch, UpcomingMeeting, home
+from bot.home import Home, PendingMatch, UpcomingMeeting, home, take_stale, watch
 from bot.i18n import N_, Translator, translator
 from bot.members import resolve
 from bot.ports import Button, Sender
 from handlers.commands import STATUS_KEYS
 from handlers.flows.post import KIND_KEYS
 from handlers.slack.blocks import Block, button_blocks, text_blocks
+from handlers.slack.client import bot_token, web_client
+from handlers.slack.installations import DatabaseInstallationStore
 from storage.db import transaction
 from storage.models import RsvpAnswer
+
+log = logging.getLogger(__name__)
 
 ANSWER_KEYS = {
     RsvpAnswer.yes: N_("slack.rsvp_yes"),
@@ -111,3 +118,42 @@ async def publish(client: AsyncWebClient, deps: Deps, sender: Sender) -> None:
     """(Re)draw a member's App Home; called when they open it and whenever something changed."""
     data = await asyncio.to_thread(gather, deps, sender)
     await client.views_publish(user_id=sender.user_id, view=home_view(data))
+
+
+# --- other people's homes ------------------------------------------------------------------------
+
+
+def watch_homes(deps: Deps) -> None:
+    """From now on, writes note whose Slack home they change (see `bot.home.watch`)."""
+    watch(deps.engine, ["slack"])
+
+
+def _take_stale(deps: Deps) -> list[tuple[str, str]]:
+    with transaction(deps.sessions) as session:
+        return sorted({(identity.workspace, identity.user_id) for identity in take_stale(session, platform="slack")})
+
+
+async def refresh_stale(deps: Deps, *, done: Sender | None = None) -> None:
+    """Redraw the homes that changed for people who did not act (the other side accepted, a
+    meeting moved, a round suggested matches), each with its own workspace's token. `done` is the
+    person whose home was just drawn."""
+    stale = await asyncio.to_thread(_take_stale, deps)
+    installations = DatabaseInstallationStore(deps.sessions)
+    for team, people in groupby(stale, key=lambda pair: pair[0]):
+        token = await bot_token(deps.settings, installations, team)
+        if token is None:
+            continue  # the workspace uninstalled the app: nothing to draw there
+        client = web_client(deps.settings, token)
+        for _, user in people:
+            if done is not None and (done.workspace, done.user_id) == (team, user):
+                continue
+            try:
+                await publish(client, deps, Sender(platform="slack", workspace=team, user_id=user))
+            except SlackApiError as problem:  # one closed account must not keep the others stale
+                log.warning("could not redraw the home of %s: %s", user, problem.response.get("error"))
+
+
+async def refresh(client: AsyncWebClient, deps: Deps, sender: Sender) -> None:
+    """After a request: the acting person's home, then everyone else's the request changed."""
+    await publish(client, deps, sender)
+    await refresh_stale(deps, done=sender)

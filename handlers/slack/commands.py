@@ -15,6 +15,7 @@ from bot.app import Deps
 from bot.i18n import translator
 from bot.members import resolve
 from bot.ports import Incoming, Sender
+from handlers.slack.app_home import refresh_stale
 from handlers.slack.bridge import converse, dm_link
 from handlers.slack.dedupe import first_time
 from handlers.slack.meeting_modal import open_form, wants_form
@@ -82,6 +83,7 @@ async def on_command(
     if any(reply.attachment for reply in replies):
         files = (client, await directory.dm_channel(client, team, sender.user_id))
     await respond_all(respond, replies, files=files, link=dm_link(body, sender, deps.settings))
+    await refresh_stale(deps)  # e.g. `/peer introduce 12` or `/accept 12` changed other people's homes
 
 
 def register(app: AsyncApp) -> None:

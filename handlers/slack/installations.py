@@ -17,6 +17,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from bot.partnerships import own_community
 from bot.ports import Clock
 from storage.db import SessionFactory, transaction
 from storage.models import SlackInstallation, SlackOAuthState
@@ -63,6 +64,9 @@ class DatabaseInstallationStore(AsyncInstallationStore):
     def _save(self, installation: Installation) -> None:
         with transaction(self.sessions) as session:
             session.add(to_row(installation))
+            if installation.team_id:  # each installed workspace is its own partnership until linked
+                name = installation.team_name or installation.team_id
+                own_community(session, platform="slack", external_id=installation.team_id, name=name)
 
     def _latest(
         self, session: Session, enterprise_id: str | None, team_id: str | None, user_id: str | None = None

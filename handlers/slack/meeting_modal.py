@@ -17,7 +17,7 @@ from bot.members import resolve
 from bot.ports import Incoming, Sender
 from bot.roles import is_facilitator
 from handlers.slack import send
-from handlers.slack.app_home import publish
+from handlers.slack.app_home import refresh
 from handlers.slack.bridge import converse
 from handlers.slack.dedupe import first_time
 from handlers.slack.people import Directory, chat_address, is_private_channel
@@ -118,7 +118,7 @@ async def on_meeting_submission(
         await send.post_all(client, channel, replies)
     else:
         await send.post_ephemeral_all(client, channel, user, replies)
-    await publish(client, deps, sender)
+    await refresh(client, deps, sender)
 
 
 def register(app: AsyncApp) -> None:

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Deps
 from bot.ports import Incoming
-from handlers.slack.app_home import publish
+from handlers.slack.app_home import publish, refresh
 from handlers.slack.bridge import converse
 from handlers.slack.dedupe import first_time
 from handlers.slack.mrkdwn import unescape
@@ -45,7 +45,7 @@ async def on_message(
     text = unescape(str(event.get("text", "")))
     replies = await converse(deps, Incoming(sender=sender, chat=chat_address(team, channel), text=text))
     await post_all(client, channel, replies)
-    await publish(client, deps, sender)
+    await refresh(client, deps, sender)
 
 
 async def on_home_opened(

@@ -8,6 +8,8 @@ deactivated destination will never work.
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -18,8 +20,11 @@ from slack_sdk.web.slack_response import SlackResponse
 from bot.app import Deps
 from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
 from handlers.slack import send
-from handlers.slack.app import web_client
+from handlers.slack.app_home import refresh_stale, watch_homes
+from handlers.slack.client import bot_token, web_client
 from handlers.slack.installations import DatabaseInstallationStore
+
+log = logging.getLogger(__name__)
 
 GROUP_PREFIX = "users:"
 USER_PREFIXES = ("U", "W")  # Slack user ids (W: Enterprise Grid)
@@ -57,16 +62,16 @@ class SlackNotifier:
     platform: Platform = "slack"
 
     def __init__(self, deps: Deps, installations: AsyncInstallationStore | None = None) -> None:
+        self.deps = deps
         self.settings = deps.settings
         self.installations = installations or DatabaseInstallationStore(deps.sessions)
+        watch_homes(deps)  # the worker's rounds and meeting changes reach homes through us
 
     async def _token(self, team_id: str) -> str:
-        if self.settings.slack_bot_token is not None:
-            return self.settings.slack_bot_token.get_secret_value()
-        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)
-        if bot is None:
+        token = await bot_token(self.settings, self.installations, team_id)
+        if token is None:
             raise DeliveryError("no_installation", permanent=True)
-        return str(bot.bot_token)
+        return token
 
     async def _channel(self, client: AsyncWebClient, chat: str) -> str:
         """A group of people gets its group chat opened (or found again: Slack keeps one per set)."""
@@ -87,4 +92,14 @@ class SlackNotifier:
             raise delivery_error(problem) from problem
         except (aiohttp.ClientError, TimeoutError) as problem:
             raise DeliveryError(f"network: {type(problem).__name__}") from problem
+        await self._refresh_homes()
         return SentRef(platform="slack", chat=channel, message_id=message_id)
+
+    async def _refresh_homes(self) -> None:
+        """What the worker changed (a round recorded with its digest, a meeting reminder's
+        meeting) shows on the homes of the people concerned; the message itself is sent already,
+        so a failure here is only logged."""
+        try:
+            await refresh_stale(self.deps)
+        except Exception:
+            log.warning("could not redraw stale homes", exc_info=True)

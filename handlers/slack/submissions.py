@@ -16,7 +16,7 @@ from bot.members import resolve
 from bot.ports import Address, Incoming, Reply, Sender
 from bot.posts import PostDraft, PostError, save
 from handlers.flows.post import saved_replies
-from handlers.slack.app_home import publish
+from handlers.slack.app_home import refresh
 from handlers.slack.dedupe import first_time
 from handlers.slack.modals import CALLBACK, Submission, read_submission
 from handlers.slack.people import Directory, chat_address
@@ -66,7 +66,7 @@ async def on_post_submission(
     channel = await directory.dm_channel(client, team, user)
     replies = await asyncio.to_thread(save_submission, deps, sender, chat_address(team, channel), submission)
     await post_all(client, channel, replies)
-    await publish(client, deps, sender)
+    await refresh(client, deps, sender)
 
 
 def register(app: AsyncApp) -> None:

@@ -1,0 +1,63 @@
+"""`/peer link`: one partnership across several workspaces (see `bot.partnerships`).
+
+`/peer link` hands the facilitator a one-time code; `/peer link <code>`, typed by a facilitator in
+another workspace, moves that workspace's community into the code's. (The dispatcher has already
+checked the facilitator role.)"""
+
+from __future__ import annotations
+
+from bot import partnerships
+from bot.ports import Reply
+from handlers.turn import Turn
+from storage.models import Community
+
+CODE_INPUT_MAX = 64
+
+
+def peer_link(turn: Turn, args: str) -> list[Reply]:
+    if not args.strip():
+        return [_new_code(turn)]
+    return [_redeem(turn, args.strip()[:CODE_INPUT_MAX])]
+
+
+def _new_code(turn: Turn) -> Reply:
+    now = turn.deps.clock.now()
+    row = partnerships.create_code(
+        turn.session, community_id=turn.who.community_id, created_by=turn.who.member_id, now=now
+    )
+    community = turn.session.get(Community, row.community_id)
+    return turn.say(
+        "partnership.code_created",
+        code=partnerships.shown_code(row.code),
+        community=community.name if community else "",
+        until=row.expires_at.astimezone(turn.who.timezone).strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def _redeem(turn: Turn, code: str) -> Reply:
+    chat = turn.incoming.chat
+    linked = partnerships.link(
+        turn.session,
+        code=code,
+        platform=chat.platform,
+        external_id=chat.workspace,
+        member_id=turn.who.member_id,
+        now=turn.deps.clock.now(),
+    )
+    name = linked.community.name if linked.community else ""
+    if linked.outcome is partnerships.Outcome.unknown:
+        return turn.say("partnership.code_unknown")
+    if linked.outcome is partnerships.Outcome.used:
+        return turn.say("partnership.code_used")
+    if linked.outcome is partnerships.Outcome.expired:
+        return turn.say("partnership.code_expired")
+    if linked.outcome is partnerships.Outcome.same:
+        return turn.say("partnership.already_together", community=name)
+    assert linked.moved is not None
+    return turn.say(
+        "partnership.joined",
+        community=name,
+        members=linked.moved.members,
+        posts=linked.moved.posts,
+        organisations=linked.moved.organisations_merged,
+    )

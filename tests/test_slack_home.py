@@ -1,0 +1,106 @@
+"""The App Home of people who did not act: when the other side answers a match, a facilitator
+introduces them or cancels a meeting they said yes to, or the worker sends something after a round,
+their home is redrawn at once (and it is drawn afresh whenever they open it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.ports import Address, Reply
+from storage.db import transaction
+from storage.models import Match, Meeting, MeetingStatus
+from tests import slack_standin
+from tests.slack_standin import Call, SlackHarness
+from tests.test_slack_conversation import _seed_match
+
+slack = slack_standin.slack  # fixtures
+standin = slack_standin.standin
+
+
+def homes_since(slack: SlackHarness, start: int, users: set[str]) -> dict[str, dict[str, Any]]:
+    """The latest home published for each of `users` after call number `start` (waits for them)."""
+    for _ in range(500):
+        calls: list[Call] = slack.standin.calls_to("views.publish")[start:]
+        latest = {str(call.params["user_id"]): call.params["view"] for call in calls}
+        if users <= set(latest):
+            return {user: json.loads(v) if isinstance(v, str) else v for user, v in latest.items()}
+        slack.standin.wait_for("views.publish", len(slack.standin.calls_to("views.publish")) + 1)
+    raise AssertionError("no home published")
+
+
+def buttons(view: dict[str, Any]) -> list[str]:
+    return [e["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_accepting_redraws_the_other_sides_home_too(slack: SlackHarness) -> None:
+    match_id = _seed_match(slack)
+    start = len(slack.standin.calls_to("views.publish"))
+    slack.press(f"/accept {match_id}", user="U1")
+    homes = homes_since(slack, start, {"U1", "U2"})  # U2 did nothing and still gets a fresh home
+    assert f"/accept {match_id}" not in buttons(homes["U1"])  # answered
+    assert f"/accept {match_id}" in buttons(homes["U2"])  # still theirs to answer
+    start = len(slack.standin.calls_to("views.publish"))
+    slack.press(f"/accept {match_id}", user="U2")
+    homes = homes_since(slack, start, {"U1", "U2"})
+    assert f"/accept {match_id}" not in buttons(homes["U2"])
+    with slack.deps.sessions() as session:
+        match = session.get(Match, match_id)
+        assert match is not None
+        assert match.status.value == "introduced"
+
+
+def test_a_facilitators_introduction_redraws_both_homes(slack: SlackHarness) -> None:
+    match_id = _seed_match(slack)
+    slack.standin.add_user("U9", admin=True)
+    start = len(slack.standin.calls_to("views.publish"))
+    slack.command("/peer", f"introduce {match_id}", user="U9")
+    homes = homes_since(slack, start, {"U1", "U2"})
+    assert f"/accept {match_id}" not in buttons(homes["U1"]) + buttons(homes["U2"])
+
+
+def test_a_cancelled_meeting_leaves_the_homes_of_those_who_said_yes(slack: SlackHarness) -> None:
+    slack.standin.add_user("U9", admin=True)
+    slack.command("/peer", "meeting new 2026-03-10 10:30 Europe/Lisbon Kick-off", user="U9")
+    slack.standin.wait_for_prefix("respond:")
+    with slack.deps.sessions() as session:
+        meeting = session.exec(select(Meeting)).one()
+    slack.press(f"/rsvp {meeting.id} yes", user="U1")
+    shown = homes_since(slack, 0, {"U1"})["U1"]
+    assert f"/rsvp {meeting.id} yes" in buttons(shown)
+    start = len(slack.standin.calls_to("views.publish"))
+    slack.command("/peer", f"meeting cancel {meeting.id}", user="U9")
+    homes = homes_since(slack, start, {"U1"})
+    assert f"/rsvp {meeting.id} yes" not in buttons(homes["U1"])
+    with slack.deps.sessions() as session:
+        cancelled = session.get(Meeting, meeting.id)
+        assert cancelled is not None
+        assert cancelled.status == MeetingStatus.cancelled
+
+
+def test_opening_the_home_always_draws_it_afresh(slack: SlackHarness) -> None:
+    match_id = _seed_match(slack)
+    with transaction(slack.deps.sessions) as session:  # changed behind the adapter's back …
+        match = session.get(Match, match_id)
+        assert match is not None
+        session.delete(match)
+    start = len(slack.standin.calls_to("views.publish"))
+    slack.event({"type": "app_home_opened", "user": "U1", "tab": "home"})
+    assert f"/accept {match_id}" not in buttons(homes_since(slack, start, {"U1"})["U1"])
+
+
+def test_the_worker_redraws_homes_after_sending(slack: SlackHarness) -> None:
+    match_id = _seed_match(slack)
+    with transaction(slack.deps.sessions) as session:  # e.g. a round recorded by the digest job
+        match = session.get(Match, match_id)
+        assert match is not None
+        match.updated_at += timedelta(seconds=1)
+        session.add(match)
+    start = len(slack.standin.calls_to("views.publish"))
+    notifier = slack.deps.notifiers["slack"]
+    asyncio.run(notifier.send(Address(platform="slack", workspace="T0TEAM", chat="C0GENERAL"), Reply(text="digest")))
+    assert set(homes_since(slack, start, {"U1", "U2"})) == {"U1", "U2"}
