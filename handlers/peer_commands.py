@@ -16,6 +16,11 @@ from storage.models import Channel, Role
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")  # Slack's escaped user mention
 _ROLES = {"facilitator": Role.facilitator, "member": Role.member}
+_USER_IDS = {
+    "slack": re.compile(r"[UW][A-Z0-9]{2,20}"),
+    "telegram": re.compile(r"[1-9][0-9]{0,19}"),
+    "console": re.compile(r"[a-z0-9-]{1,64}"),
+}
 
 
 def peer_help(turn: Turn, _args: str) -> list[Reply]:
@@ -46,12 +51,13 @@ def peer_role(turn: Turn, args: str) -> list[Reply]:
     parts = args.split()
     if len(parts) != 2 or parts[1].lower() not in _ROLES:
         return [turn.say("core.role_usage")]
-    target = parts[0]
-    mention = _MENTION.match(target)
-    user_id = mention.group(1) if mention else target.removeprefix("@")
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", user_id):
-        return [turn.say("core.role_usage")]
-    member = grant(turn.session, platform=turn.incoming.sender.platform, user_id=user_id, role=_ROLES[parts[1].lower()])
+    platform = turn.incoming.sender.platform
+    mention = _MENTION.match(parts[0])
+    user_id = mention.group(1) if mention else parts[0]
+    if not _USER_IDS[platform].fullmatch(user_id):
+        # A Telegram @username carries no user id: granting it would silently reach nobody.
+        return [turn.say("core.role_unknown_user", user=parts[0][:40])]
+    member = grant(turn.session, platform=platform, user_id=user_id, role=_ROLES[parts[1].lower()])
     name = member.display_name or user_id
     return [turn.say("core.role_set", name=name, role=parts[1].lower())]
 

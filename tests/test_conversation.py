@@ -216,7 +216,7 @@ def test_peer_commands_need_the_facilitator_role(deps: Deps) -> None:
         session.commit()
     assert "this channel now receives" in say("/peer channel here")
     assert "I don't know “/peer dance”" in say("/peer dance")
-    assert "is now a facilitator" in say("/peer role <@U0BOB|bob> facilitator")
+    assert "is now a facilitator" in say("/peer role bob-0a1b2c3d facilitator")
 
 
 def test_instant_suggestions_skip_paused_members(talk: Talk) -> None:
@@ -231,3 +231,21 @@ def test_instant_suggestions_skip_paused_members(talk: Talk) -> None:
     for line in ("/need", "Reserved tenders for social enterprises", need, "done"):
         ana.say(line)
     assert "Dublin City Council" not in joined(ana.say("save"))
+
+
+def test_a_role_for_someone_who_cannot_be_identified_is_refused(deps: Deps) -> None:
+    from bot.ports import Sender
+
+    admin = Sender(platform="telegram", workspace="555", user_id="42", is_platform_admin=True)
+    group = Address(platform="telegram", workspace="555", chat="-100")
+    conversations = Conversations(deps)
+
+    def say(text: str) -> str:
+        incoming = Incoming(sender=admin, chat=group, text=text, is_private=False)
+        return "\n".join(reply.text for reply in conversations.handle(incoming))
+
+    assert "can't tell who “@bruno” is" in say("/peer role @bruno facilitator")
+    assert "is now a facilitator" in say("/peer role 777 facilitator")
+    with deps.sessions() as session:
+        granted = session.exec(select(Member).where(Member.role == Role.facilitator)).all()
+    assert len(granted) == 1
