@@ -85,3 +85,15 @@ def test_a_facilitator_exports_all_posts_as_csv(deps: Deps) -> None:
         "Zeile 1\nZeile 2 ✓",
     )
     assert "1 offers and needs" in reply.text
+
+
+def test_a_slack_facilitator_grants_the_role_by_mention(deps: Deps) -> None:
+    admin = Sender(platform="slack", workspace="T1", user_id="UADMIN", is_platform_admin=True)
+    channel = Address(platform="slack", workspace="T1", chat="C1")
+    conversations = Conversations(deps)
+    text = "/peer role <@U0BOB|bob> facilitator"
+    [reply] = conversations.handle(Incoming(sender=admin, chat=channel, text=text, is_private=False))
+    assert "is now a facilitator" in reply.text
+    bob = Sender(platform="slack", workspace="T1", user_id="U0BOB")
+    [reply] = conversations.handle(Incoming(sender=bob, chat=channel, text="/peer channel here", is_private=False))
+    assert "this channel now receives" in reply.text
