@@ -44,7 +44,9 @@ class MatchingConfig:
     min_score: float = 0.04  # below this a pair is not worth a person's time (most unrelated pairs score 0-0.03)
     capacity: int = 5  # in one round, one offer goes to at most this many needs
     candidates: int = 4  # per need, top_k * candidates pairs compete for the capacity
-    block_rows: int = 1024  # needs scored at once in a round (memory: block_rows x offers floats)
+    block_rows: int = 1024  # needs scored at once in a round (memory: two block_rows x offers floats) ...
+    block_floats: int = 8_000_000  # ... but fewer when one block would hold more scores than this (32 MB)
+    workers: int = 2  # threads scoring blocks in a round (the products run without the GIL)
     max_terms: int = 3  # key terms named in a reason
     post_terms: int = 32  # a post's strongest terms kept: the products cost grows with their square
     max_df: float = 0.25  # a term in more posts than this share says nothing about a pair (sklearn's max_df)

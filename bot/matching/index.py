@@ -37,7 +37,6 @@ from bot.topics import TOPICS
 from storage.models import Post, PostKind, PostStatus
 
 TOPIC_SLUGS = tuple(topic.slug for topic in TOPICS)
-TOPIC_COLUMN = {slug: number for number, slug in enumerate(TOPIC_SLUGS)}
 NEED, OFFER = 0, 1
 NO_END = np.iinfo(np.int32).max
 # A post committed late by another process may carry an `updated_at` older than the newest one
@@ -107,7 +106,7 @@ class CommunityIndex:
         self._reset()
 
     def _reset(self) -> None:
-        self.vocabulary: dict[str, int] = {}
+        self.column_of = np.full(1024, -1, dtype=np.int64)  # the normaliser's term id -> column, or -1
         self.term_names: list[str] = []  # column -> stem or cognate key
         # per language number: term column -> the first word seen for it in that language
         self.surfaces: list[dict[int, str]] = [{} for _ in SUPPORTED_LANGUAGES]
@@ -196,22 +195,16 @@ class CommunityIndex:
 
     # --- rows -------------------------------------------------------------------------------
 
-    def featurise(self, row: PostRow) -> Features:
-        return featurise(
-            self._normaliser,
-            PostText(row.title, row.description, row.language, row.topics),
-            self._config.weights,
-        )
+    def featurise(self, rows: Sequence[PostRow]) -> Features:
+        texts = [PostText(row.title, row.description, row.language, row.topics) for row in rows]
+        return featurise(self._normaliser, texts, self._config.weights)
 
     def add(self, rows: Sequence[PostRow]) -> None:
         if not rows:
             return
-        features = [self.featurise(row) for row in rows]
+        features = self.featurise(rows)
         raw = self._raw_terms(features)
-        raw_topics = np.zeros((len(rows), len(TOPICS)), dtype=np.float32)
-        for number, found in enumerate(features):
-            for slug, weight in found.topics.items():
-                raw_topics[number, TOPIC_COLUMN[slug]] = weight
+        raw_topics = features.topics
         # The block's own terms count in the document frequency before it is weighed.
         self.term_df.array[: raw.shape[1]] += np.bincount(raw.indices, minlength=raw.shape[1])
         self.topic_df += (raw_topics > 0).sum(axis=0)
@@ -227,39 +220,47 @@ class CommunityIndex:
         self.organisation.extend([row.organisation_id for row in rows])
         self.member.extend([-1 if row.member_id is None else row.member_id for row in rows])
         self.until.extend([row.available_until.toordinal() if row.available_until else NO_END for row in rows])
-        self.language.extend([SUPPORTED_LANGUAGES.index(found.language) for found in features])
+        self.language.extend(features.language_numbers())
         self.alive.extend(np.ones(len(rows), dtype=np.bool_))
         for offset, row in enumerate(rows):
             self.row_of[row.id] = start + offset
             self.version_of[row.id] = row.updated_at
         self.changes += len(rows)
 
-    def _raw_terms(self, features: Sequence[Features]) -> sp.csr_matrix:
+    def _columns(self, terms: npt.NDArray[np.int64], *, learn: bool) -> npt.NDArray[np.int64]:
+        """The columns of the normaliser's term ids; with `learn`, terms new to the index get the
+        next columns in the order they first appear, else they get -1."""
+        known = len(self._normaliser.terms)
+        if known > len(self.column_of):
+            grown = np.full(max(known, 2 * len(self.column_of)), -1, dtype=np.int64)
+            grown[: len(self.column_of)] = self.column_of
+            self.column_of = grown
+        columns = self.column_of[terms]
+        if learn and (columns < 0).any():
+            fresh, first = np.unique(terms[columns < 0], return_index=True)
+            fresh = fresh[np.argsort(first, kind="stable")]
+            self.column_of[fresh] = np.arange(len(self.term_names), len(self.term_names) + len(fresh))
+            names = self._normaliser.terms
+            self.term_names.extend(names[term] for term in fresh.tolist())
+            columns = self.column_of[terms]
+        return columns
+
+    def _raw_terms(self, features: Features) -> sp.csr_matrix:
         """The raw term weights as a CSR block; new terms get columns (and a document frequency of 0)."""
-        indptr, columns, values = [0], [], []
-        for found in features:
-            seen = self.surfaces[SUPPORTED_LANGUAGES.index(found.language)]
-            for term, weight in found.terms.items():
-                column = self.vocabulary.get(term, -1)
-                if column < 0:
-                    column = self.vocabulary[term] = len(self.term_names)
-                    self.term_names.append(term)
-                columns.append(column)
-                values.append(weight)
-                if column not in seen:
-                    seen[column] = found.surfaces[term]
-            indptr.append(len(columns))
-        width = len(self.vocabulary)
+        columns = self._columns(features.terms, learn=True)
+        width = len(self.term_names)
         self.term_df.extend(np.zeros(width - self.term_df.rows, dtype=np.int64))
-        block = sp.csr_matrix(
-            (
-                np.asarray(values, dtype=np.float32),
-                np.asarray(columns, dtype=np.int32),
-                np.asarray(indptr, dtype=np.int32),
-            ),
-            shape=(len(features), width),
+        # The first word seen for a column in a language names it in reasons.
+        languages = np.repeat(features.language_numbers().astype(np.int64), np.diff(features.indptr))
+        firsts, at = np.unique(languages * width + columns, return_index=True)
+        for key, entry in zip(firsts.tolist(), at.tolist(), strict=True):
+            seen = self.surfaces[key // width]
+            if key % width not in seen:
+                seen[key % width] = features.words[features.word_of[entry]]
+        return sp.csr_matrix(
+            (features.weights, columns.astype(np.int32), features.indptr.astype(np.int32)),
+            shape=(len(features.languages), width),
         )
-        return block
 
     def weigh(
         self, raw: sp.csr_matrix, raw_topics: npt.NDArray[np.float32]
@@ -290,7 +291,7 @@ class CommunityIndex:
     def refit(self) -> None:
         """Re-weigh every live row with today's document frequencies and drop dead rows."""
         keep = np.flatnonzero(self.alive.view())
-        raw = self.raw_terms.matrix(len(self.vocabulary))[keep]
+        raw = self.raw_terms.matrix(len(self.term_names))[keep]
         raw_topics = self.raw_topics.view()[keep]
         terms, topics = self.weigh(raw, raw_topics)
         meta = {
@@ -315,7 +316,7 @@ class CommunityIndex:
     # --- what the matcher reads ----------------------------------------------------------------
 
     def term_matrix(self) -> sp.csr_matrix:
-        return self.terms.matrix(len(self.vocabulary))
+        return self.terms.matrix(len(self.term_names))
 
     def topic_matrix(self) -> npt.NDArray[np.float32]:
         return self.topics.view()
@@ -330,18 +331,14 @@ class CommunityIndex:
         at = self.row_of.get(row.id)
         if at is not None and self.version_of.get(row.id) == row.updated_at:
             return self.term_matrix()[at], self.topic_matrix()[at : at + 1]
-        features = [self.featurise(row)]
-        width = len(self.vocabulary)
-        indptr, columns, values = [0], [], []
-        for term, weight in features[0].terms.items():
-            if term in self.vocabulary:  # a term nobody else uses cannot make a match
-                columns.append(self.vocabulary[term])
-                values.append(weight)
-        indptr.append(len(columns))
-        raw = sp.csr_matrix((np.asarray(values, np.float32), np.asarray(columns, np.int32), indptr), shape=(1, width))
-        raw_topics = np.zeros((1, len(TOPICS)), dtype=np.float32)
-        for slug, weight in features[0].topics.items():
-            raw_topics[0, TOPIC_COLUMN[slug]] = weight
+        features = self.featurise([row])
+        columns = self._columns(features.terms, learn=False)
+        known = columns >= 0  # a term nobody else uses cannot make a match
+        raw = sp.csr_matrix(
+            (features.weights[known], columns[known].astype(np.int32), [0, int(known.sum())]),
+            shape=(1, len(self.term_names)),
+        )
+        raw_topics = features.topics
         return self.weigh(raw, raw_topics)
 
     def surface(self, column: int, language: int) -> str:

@@ -7,7 +7,8 @@ community (index.py says how it stays correct when other processes write).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -27,6 +28,7 @@ from bot.matching.scoring import (
     Candidates,
     Exclusions,
     Side,
+    Workspace,
     assign,
     blocks,
     pair_matrix,
@@ -253,8 +255,18 @@ class Matcher:
         index = self.index(session, community_id)
         with index.lock:
             needs, offers = self._side(index, NEED), self._side(index, OFFER)
+            posts: dict[int, Post] = {}
+            need_ids, offer_ids = needs.post_id.tolist(), offers.post_id.tolist()
+            # Every need is in the result (suggested or unmatched): read them while the workers score.
             outcomes = self._outcomes(
-                session, community_id, index, needs, offers, top_k * self.config.candidates, min_score
+                session,
+                community_id,
+                index,
+                needs,
+                offers,
+                top_k * self.config.candidates,
+                min_score,
+                meanwhile=lambda: posts.update(_posts(session, need_ids)),
             )
             candidates = Candidates()
             for outcome in outcomes:
@@ -266,8 +278,7 @@ class Matcher:
             need, offer, score = need[order], offer[order], score[order]
             explained = self._explain(index, needs.rows[need], offers.rows[offer])
             reasons = _unmatched_reasons(outcomes, len(needs.rows), len(offers.rows), need)
-            need_ids, offer_ids = needs.post_id.tolist(), offers.post_id.tolist()
-        posts = _posts(session, [*need_ids, *(offer_ids[at] for at in set(offer.tolist()))])
+        posts.update(_posts(session, [offer_ids[at] for at in set(offer.tolist())]))
         suggestions = [
             Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms)
             for n, o, s, (topics, terms) in zip(need.tolist(), offer.tolist(), score.tolist(), explained, strict=True)
@@ -325,12 +336,33 @@ class Matcher:
         offers: Side,
         keep: int,
         min_score: float,
+        *,
+        meanwhile: Callable[[], object] = lambda: None,
     ) -> list[BlockOutcome]:
+        """Score every block of needs; `meanwhile` runs on this thread (it may use the session)
+        while the workers score."""
         rules = _exclusions(session, community_id, needs, offers)
-        return [
-            score_block(part, needs, offers, rules, keep=keep, min_score=min_score)
-            for part in blocks(len(needs.rows), self.config.block_rows)
-        ]
+        rows = max(1, min(self.config.block_rows, self.config.block_floats // max(len(offers.rows), 1)))
+        parts = list(blocks(len(needs.rows), rows))
+        workers = max(1, min(self.config.workers, len(parts)))
+        offers.prepare()
+
+        def score(share: Sequence[slice]) -> list[BlockOutcome]:
+            workspace = Workspace(rows, len(offers.rows))
+            return [
+                score_block(part, needs, offers, rules, keep=keep, min_score=min_score, workspace=workspace)
+                for part in share
+            ]
+
+        if workers == 1:
+            meanwhile()
+            return score(parts)
+        # The products and the selection run in C without the GIL: each core takes every other block.
+        with ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
+            futures = [pool.submit(score, parts[start::workers]) for start in range(workers)]
+            meanwhile()
+            shares = [future.result() for future in futures]
+        return [shares[at % workers][at // workers] for at in range(len(parts))]
 
     # --- reasons ------------------------------------------------------------------------------
 
@@ -347,13 +379,17 @@ class Matcher:
         terms = index.term_matrix()
         common = terms[need_rows].multiply(terms[offer_rows]).tocsr()
         languages = index.language.view()
+        # Each pair's shared terms, strongest first (ties in stored order), sorted for all pairs at once.
+        pair_of = np.repeat(np.arange(len(need_rows)), np.diff(common.indptr))
+        ranked = common.indices[np.lexsort((np.arange(common.nnz), -common.data, pair_of))].tolist()
+        bounds = common.indptr.tolist()
+        need_languages = languages[need_rows].tolist()
+        offer_languages = languages[offer_rows].tolist()
         explained = []
-        for pair in range(len(need_rows)):
-            slugs = tuple(TOPIC_SLUGS[at] for at in strongest[pair] if shared[pair, at] > 0)
-            start, end = common.indptr[pair], common.indptr[pair + 1]
-            ranked = common.indices[start:end][np.argsort(-common.data[start:end], kind="stable")]
-            words = self._words(index, ranked, int(languages[need_rows[pair]]), int(languages[offer_rows[pair]]))
-            explained.append((slugs, words))
+        for pair, (top, weights) in enumerate(zip(strongest.tolist(), shared.tolist(), strict=True)):
+            slugs = tuple(TOPIC_SLUGS[at] for at in top if weights[at] > 0)
+            columns = ranked[bounds[pair] : bounds[pair + 1]]
+            explained.append((slugs, self._words(index, columns, need_languages[pair], offer_languages[pair])))
         return explained
 
     def _words(

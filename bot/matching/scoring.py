@@ -16,6 +16,7 @@ from bot.matching.config import Weights
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+_CHUNK = 64  # columns per block maximum when looking for each row's best values
 
 
 @dataclass
@@ -39,6 +40,25 @@ class Side:
     @cached_property
     def topics_t(self) -> Floats:
         return np.ascontiguousarray(self.topics.T * np.float32(self.weights.topic), dtype=np.float32)
+
+    @cached_property
+    def by_organisation(self) -> tuple[Ints, Ints]:
+        """(positions sorted by organisation, their organisations): who belongs to an organisation."""
+        order = np.argsort(self.organisation, kind="stable")
+        return order, self.organisation[order]
+
+    def prepare(self) -> None:
+        """Make the cached products now (before threads share this side)."""
+        _ = self.terms_t, self.topics_t, self.by_organisation
+
+    def of_organisations(self, organisations: Ints) -> tuple[Ints, Ints]:
+        """(i, position) for every position of this side whose organisation is `organisations[i]`."""
+        order, sorted_organisations = self.by_organisation
+        left = np.searchsorted(sorted_organisations, organisations, side="left")
+        counts = np.searchsorted(sorted_organisations, organisations, side="right") - left
+        which = np.repeat(np.arange(len(organisations), dtype=np.int64), counts)
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        return which, order[np.repeat(left, counts) + within]
 
 
 @dataclass
@@ -86,11 +106,25 @@ def pair_matrix(need: Ints, offer: Ints, shape: tuple[int, int]) -> sp.csr_matri
     return sp.csr_matrix((ones, (need, offer)), shape=shape, dtype=np.bool_)
 
 
+class Workspace:
+    """Score buffers reused from block to block (one per thread): a fresh 40 MB array costs its
+    page faults every time it is allocated."""
+
+    def __init__(self, rows: int, offers: int) -> None:
+        self.text = np.empty((rows, offers), dtype=np.float32)
+        self.topic = np.empty((rows, offers), dtype=np.float32)
+
+    def scores(self, needs_terms: sp.csr_matrix, needs_topics: Floats, offers: Side) -> Floats:
+        """Dense scores of some needs against all offers: the weighted sum of the two cosines."""
+        rows = needs_terms.shape[0]
+        block: Floats = sp.csr_matrix(needs_terms @ offers.terms_t, dtype=np.float32).toarray(out=self.text[:rows])
+        block += np.matmul(needs_topics, offers.topics_t, out=self.topic[:rows])
+        return block  # cosines of non-negative vectors: already in [0, 1] up to rounding
+
+
 def scores(needs_terms: sp.csr_matrix, needs_topics: Floats, offers: Side) -> Floats:
-    """Dense scores of some needs against all offers: the weighted sum of the two cosines."""
-    block = np.asarray((needs_terms @ offers.terms_t).toarray(), dtype=np.float32)
-    block += needs_topics @ offers.topics_t
-    return block  # cosines of non-negative vectors: already in [0, 1] up to rounding
+    """`Workspace.scores` without a workspace (for a few needs)."""
+    return Workspace(needs_terms.shape[0], offers.terms.shape[0]).scores(needs_terms, needs_topics, offers)
 
 
 def blocks(size: int, step: int) -> Iterator[slice]:
@@ -106,32 +140,73 @@ def score_block(
     *,
     keep: int,
     min_score: float,
+    workspace: Workspace | None = None,
 ) -> BlockOutcome:
     """The `keep` best eligible offers (above `min_score`) of each need in `part`, and per need which
-    rule removed the offers above the threshold."""
-    block = scores(needs.terms[part], needs.topics[part], offers)
-    above = block >= min_score
-    other_org = needs.organisation[part, None] != offers.organisation[None, :]
-    settled, blocked = rules.settled[part], rules.blocked[part]
-    unsettled = other_org & ~settled.toarray() if settled.nnz else other_org
-    eligible = unsettled & ~blocked.toarray() if blocked.nnz else unsettled
-    flags: tuple[Bools, Bools, Bools, Bools] = (
-        np.asarray(above.any(axis=1)),
-        np.asarray((above & other_org).any(axis=1)),
-        np.asarray((above & unsettled).any(axis=1)),
-        np.asarray((above & eligible).any(axis=1)),
-    )
+    rule removed the offers above the threshold. The rules forbid few pairs: they are applied at
+    their positions, not as dense masks."""
+    workspace = workspace or Workspace(part.stop - part.start, len(offers.rows))
+    block = workspace.scores(needs.terms[part], needs.topics[part], offers)
     best: Floats = block.max(axis=1) if block.shape[1] else np.zeros(block.shape[0], np.float32)
-    block[~eligible] = -1.0
-    keep = min(keep, block.shape[1])
-    if keep == 0:
-        empty = np.zeros(0, np.int64)
-        return BlockOutcome(empty, empty, np.zeros(0, np.float32), best, *flags)
-    top = np.argpartition(block, block.shape[1] - keep, axis=1)[:, -keep:]
-    top_scores = np.take_along_axis(block, top, axis=1)
-    chosen = top_scores >= min_score
-    need_local = np.broadcast_to(np.arange(part.start, part.stop)[:, None], top.shape)[chosen]
-    return BlockOutcome(need_local.astype(np.int64), top[chosen].astype(np.int64), top_scores[chosen], best, *flags)
+    block[offers.of_organisations(needs.organisation[part])] = -1.0
+    for forbidden in (rules.settled[part], rules.blocked[part]):
+        if forbidden.nnz:
+            block[forbidden.nonzero()] = -1.0
+    need, offer, score = top_per_row(block, keep, min_score)
+    need += part.start
+    has = np.zeros(block.shape[0], dtype=np.bool_)
+    has[need - part.start] = True
+    above, other_org, unsettled = _flags(part, np.flatnonzero(~has), needs, offers, rules, min_score)
+    return BlockOutcome(need, offer, score, best, above | has, other_org | has, unsettled | has, has)
+
+
+def top_per_row(block: Floats, keep: int, min_score: float) -> tuple[Ints, Ints, Floats]:
+    """(row, column, value) of each row's `keep` largest values that reach `min_score`, best first
+    (ties by column). A row's `keep`-th largest block maximum (blocks of `_CHUNK` columns) is a
+    bound below its `keep`-th largest value, so only the few values above it are sorted."""
+    rows, width = block.shape
+    if rows == 0 or width == 0 or keep <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    starts = np.arange(0, width, _CHUNK)
+    if len(starts) <= keep:
+        row, column = np.nonzero(block >= min_score)
+    else:
+        maxima = np.maximum.reduceat(block, starts, axis=1)
+        kth = len(starts) - keep
+        floor = np.maximum(np.partition(maxima, kth, axis=1)[:, kth], np.float32(min_score))
+        # Only the chunks whose maximum reaches the floor hold values that do: gather those.
+        chunk_row, chunk = np.nonzero(maxima >= floor[:, None])
+        columns = (chunk * _CHUNK)[:, None] + np.arange(_CHUNK)
+        inside = columns < width
+        np.minimum(columns, width - 1, out=columns)
+        hit = inside & (block[chunk_row[:, None], columns] >= floor[chunk_row, None])
+        row, column = np.broadcast_to(chunk_row[:, None], columns.shape)[hit], columns[hit]
+    value = block[row, column]
+    order = np.lexsort((column, -value, row))
+    row, column, value = row[order], column[order], value[order]
+    first = np.searchsorted(row, row, side="left")
+    kept = np.arange(len(row)) - first < keep
+    return row[kept].astype(np.int64), column[kept].astype(np.int64), value[kept]
+
+
+def _flags(
+    part: slice, empty: npt.NDArray[np.intp], needs: Side, offers: Side, rules: Exclusions, min_score: float
+) -> tuple[Bools, Bools, Bools]:
+    """For the needs of `part` left without a candidate (`empty`, positions in the part): whether
+    any offer reached the threshold, any of another organisation, and any of those not settled.
+    Their scores are made again: they are few."""
+    size = part.stop - part.start
+    above, other, unsettled = (np.zeros(size, dtype=np.bool_) for _ in range(3))
+    if len(empty) == 0 or offers.terms.shape[0] == 0:
+        return above, other, unsettled
+    rows = empty + part.start
+    block = scores(needs.terms[rows], needs.topics[rows], offers) >= min_score
+    other_org = needs.organisation[rows, None] != offers.organisation[None, :]
+    settled = rules.settled[rows].toarray()
+    above[empty] = block.any(axis=1)
+    other[empty] = (block & other_org).any(axis=1)
+    unsettled[empty] = (block & other_org & ~settled).any(axis=1)
+    return above, other, unsettled
 
 
 def assign(need: Ints, offer: Ints, score: Floats, *, per_need: int, capacity: int) -> npt.NDArray[np.intp]:
