@@ -210,6 +210,13 @@ def _mark(
     connection.execute(insert(StaleHome).from_select(["member_id", "marked_at"], who))
 
 
+def mark_posts(session: Session, post_ids: Iterable[int]) -> None:
+    """The people behind these posts see something new (rows written in bulk, which no flush sees)."""
+    platforms = _platforms(session)
+    if platforms:
+        _mark(session.connection(), platforms, posts=post_ids)
+
+
 def mark_community(session: Session, community_id: int) -> None:
     """Every member of a community sees something new (e.g. after two partnerships merged)."""
     platforms = _platforms(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n import Translator
 from bot.matches import MatchError, introduce, my_matches, reasons_text, respond
 from bot.ports import Button, Reply
 from bot.text import shorten
@@ -34,12 +35,15 @@ def matches_command(turn: Turn, _args: str) -> list[Reply]:
         lines.append("   " + _state(turn, view.match, view.my_response))
         waiting = view.match.status == MatchStatus.suggested and view.my_response == Response.pending
         if waiting and len(buttons) < 2 * MATCH_BUTTONS:
-            number = view.match.id
-            buttons.append(
-                Button(tr.t("core.button_accept_number", number=number), f"/accept {number}", style="primary")
-            )
-            buttons.append(Button(tr.t("core.button_decline_number", number=number), f"/decline {number}"))
+            buttons.extend(answer_buttons(tr, view.match.id or 0))
     return [Reply(text="\n".join(lines), buttons=tuple(buttons))]
+
+
+def answer_buttons(tr: Translator, match_id: int) -> tuple[Button, Button]:
+    return (
+        Button(tr.t("core.button_accept_number", number=match_id), f"/accept {match_id}", style="primary"),
+        Button(tr.t("core.button_decline_number", number=match_id), f"/decline {match_id}"),
+    )
 
 
 def _state(turn: Turn, match: Match, mine: Response) -> str:

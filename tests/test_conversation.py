@@ -11,7 +11,18 @@ from bot.app import Deps, build_deps
 from bot.ports import Address, Incoming
 from handlers.console import Console, console_sender
 from handlers.conversation import Conversations
-from storage.models import ConversationState, Member, ParkedDraft, Post, PostFormat, PostStatus, Role
+from storage.models import (
+    ConversationState,
+    Match,
+    MatchStatus,
+    Member,
+    ParkedDraft,
+    Post,
+    PostFormat,
+    PostKind,
+    PostStatus,
+    Role,
+)
 
 DESCRIPTION = (
     "We reserved catering contracts for work-integration social enterprises and wrote social clauses "
@@ -249,3 +260,26 @@ def test_a_role_for_someone_who_cannot_be_identified_is_refused(deps: Deps) -> N
     with deps.sessions() as session:
         granted = session.exec(select(Member).where(Member.role == Role.facilitator)).all()
     assert len(granted) == 1
+
+
+def test_instant_suggestions_can_be_accepted_at_once(talk: Talk, deps: Deps) -> None:
+    bob, ana = talk("Bob@Dublin City Council"), talk()
+    for line in ("/offer", "Social clauses in catering tenders", DESCRIPTION, "done", "save"):
+        bob.say(line)
+    need = "We want to reserve public tenders for work-integration social enterprises with social clauses."
+    for line in ("/need", "Social clauses for tenders", need, "done"):
+        ana.say(line)
+    saved = joined(ana.say("save"))
+    with deps.sessions() as session:
+        [match] = session.exec(select(Match)).all()
+    assert f"#{match.id} · Social clauses in catering tenders — Dublin City Council" in saved
+    assert f"[/accept {match.id}] Accept #{match.id}" in saved
+    assert f"#{match.id} · your “Social clauses for tenders”" in joined(ana.say("/matches"))
+    assert "When the other side accepts" in joined(ana.say(f"/accept {match.id}"))
+    assert "introducing you now" in joined(bob.say(f"/accept {match.id}"))
+    need_post = next(post for post in posts(deps) if post.kind == PostKind.need)
+    ana.say(f"/edit {need_post.id}")
+    ana.say("save")  # suggested again: the pair keeps its row and its history
+    with deps.sessions() as session:
+        [match] = session.exec(select(Match)).all()
+    assert match.status == MatchStatus.introduced

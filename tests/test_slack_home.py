@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import Match, Meeting, MeetingStatus
 from tests import slack_standin
 from tests.slack_standin import Call, SlackHarness
-from tests.test_slack_conversation import _seed_match
+from tests.test_slack_conversation import _seed_match, say
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
@@ -104,3 +104,15 @@ def test_the_worker_redraws_homes_after_sending(slack: SlackHarness) -> None:
     notifier = slack.deps.notifiers["slack"]
     asyncio.run(notifier.send(Address(platform="slack", workspace="T0TEAM", chat="C0GENERAL"), Reply(text="digest")))
     assert set(homes_since(slack, start, {"U1", "U2"})) == {"U1", "U2"}
+
+
+def test_a_new_instant_suggestion_redraws_the_other_sides_home(slack: SlackHarness) -> None:
+    text = "Social clauses and reserved contracts in public catering tenders for work-integration enterprises."
+    for user, organisation, kind in (("U2", "Dublin City Council", "offer"), ("U1", "Bilbao City Council", "need")):
+        for line in (kind, organisation, f"{kind.title()}: social clauses in tenders", text, "done", "save"):
+            start = len(slack.standin.calls_to("views.publish"))
+            say(slack, line, user=user)
+    homes = homes_since(slack, start, {"U1", "U2"})  # U2 saved earlier and did nothing since
+    with slack.deps.sessions() as session:
+        [match] = session.exec(select(Match)).all()
+    assert f"/accept {match.id}" in buttons(homes["U2"])

@@ -418,14 +418,33 @@ class Matcher:
             existing = session.get(MatchRound, result.recorded_round_id)
             if existing is not None:
                 return existing
-        now = self._clock.now()
-        match_round = MatchRound(community_id=result.community_id, created_at=now)
+        match_round = MatchRound(community_id=result.community_id, created_at=self._clock.now())
         session.add(match_round)
         session.flush()
+        self._insert(session, result.community_id, result.suggestions, round_id=match_round.id)
+        result.recorded_round_id = match_round.id
+        return match_round
+
+    def record(
+        self, session: Session, community_id: int, suggestions: Sequence[Suggestion]
+    ) -> dict[tuple[int, int], Match]:
+        """Store instant suggestions as `Match` rows (status suggested, no round) unless the pair has
+        one already; return each (need id, offer id) pair's row, new or old, so people can answer."""
+        self._insert(session, community_id, suggestions, round_id=None)
+        pairs = {(suggestion.need.id, suggestion.offer.id) for suggestion in suggestions}
+        need_ids = {need for need, _ in pairs}
+        stored = session.exec(select(Match).where(col(Match.need_id).in_(need_ids))).all()
+        return {(m.need_id, m.offer_id): m for m in stored if (m.need_id, m.offer_id) in pairs}
+
+    def _insert(
+        self, session: Session, community_id: int, suggestions: Sequence[Suggestion], *, round_id: int | None
+    ) -> None:
+        """INSERT the pairs that have no `Match` row yet (a row that exists keeps its history)."""
+        now = self._clock.now()
         rows = [
             {
-                "community_id": result.community_id,
-                "round_id": match_round.id,
+                "community_id": community_id,
+                "round_id": round_id,
                 "need_id": suggestion.need.id,
                 "offer_id": suggestion.offer.id,
                 "score": suggestion.score,
@@ -436,12 +455,10 @@ class Matcher:
                 "created_at": now,
                 "updated_at": now,
             }
-            for suggestion in result.suggestions
+            for suggestion in suggestions
         ]
         if rows:
             session.exec(_insert_new_pairs(session), params=rows)
-        result.recorded_round_id = match_round.id
-        return match_round
 
 
 def _still_open(post: Post | None, today: date) -> bool:
