@@ -105,6 +105,7 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
     """Chat with the bot in this terminal (line by line when stdin is piped)."""
     import sys
 
+    from bot.worker import embedded_worker
     from handlers.console import Console, console_sender, run
 
     if ctx.parent is not None and ctx.parent.params.get("log_level") is None:
@@ -116,7 +117,8 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
 
         with transaction(deps.sessions) as session:
             load_demo(session)
-    run(Console(deps, console_sender(identity)), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    with embedded_worker(deps, sys.stdout):
+        run(Console(deps, console_sender(identity)), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
 
 
 @cli.command("import")

@@ -13,7 +13,8 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+import threading
+from collections.abc import Coroutine, Iterator
 from typing import Any, TextIO
 
 from bot.app import Deps
@@ -66,8 +67,10 @@ async def run_worker(
     policy: OutboxPolicy | None = None,
     dispatch_every: float = DISPATCH_EVERY_SECONDS,
     stream: TextIO | None = None,
+    inbound: bool = True,
 ) -> None:
-    """Run until `stop` is set (or SIGTERM/SIGINT arrives)."""
+    """Run until `stop` is set (or SIGTERM/SIGINT arrives). `inbound=False` leaves Telegram polling
+    and Slack Socket Mode to the real worker process."""
     stop = stop or asyncio.Event()
     handled = _on_signals(stop)
     add_console_notifier(deps, stream or sys.stdout)
@@ -75,7 +78,7 @@ async def run_worker(
     scheduler = build_scheduler(deps, outbox, dispatch_every=dispatch_every)
     scheduler.start()
     log.info("worker started: sending to %s", ", ".join(sorted(deps.notifiers)))
-    until_stop, until_cancelled = platform_loops(deps, stop)
+    until_stop, until_cancelled = platform_loops(deps, stop) if inbound else ([], [])
     tasks = [asyncio.create_task(loop) for loop in until_stop]
     cancellable = [asyncio.create_task(loop) for loop in until_cancelled]
     try:
@@ -92,6 +95,25 @@ async def run_worker(
         for signum in handled:
             asyncio.get_running_loop().remove_signal_handler(signum)
         log.info("worker stopped")
+
+
+@contextlib.contextmanager
+def embedded_worker(deps: Deps, stream: TextIO) -> Iterator[None]:
+    """The scheduler and dispatcher on a background thread, for `peerlink console`: one process runs
+    everything, so reminders and introductions reach the terminal. What falls due while the last
+    lines are typed is still delivered before the process ends."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    work = run_worker(deps, stop=stop, stream=stream, inbound=False)
+    thread = threading.Thread(target=loop.run_until_complete, args=(work,), name="embedded-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=60)
+        loop.run_until_complete(Dispatcher(deps).tick())
+        loop.close()
 
 
 def main(deps: Deps) -> None:

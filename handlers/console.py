@@ -28,12 +28,14 @@ def console_sender(value: str) -> Sender:
     # Stable per person and organisation, short enough for any id column, readable in the database.
     slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40]
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]
+    # Whoever runs the terminal owns the installation, as a workspace admin owns a Slack workspace.
     return Sender(
         platform="console",
         workspace=WORKSPACE,
         user_id=f"{slug}-{digest}",
         display_name=name,
         organisation=organisation,
+        is_platform_admin=True,
     )
 
 

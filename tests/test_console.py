@@ -97,3 +97,24 @@ def test_identity_and_rendering() -> None:
     assert console_sender("Ana@Bilbao").user_id != console_sender("Ana@Dublin").user_id
     text = render(Reply(text="Pick", buttons=(Button("Save", "save"), Button("Topic", "3"), Button("done", "done"))))
     assert text == "Pick\n  [save] Save   [done]"
+
+
+def test_the_terminal_owner_facilitates_and_gets_introductions(tmp_path: Path) -> None:
+    """One process runs everything: the introduction queued by /peer introduce reaches the terminal."""
+    database = tmp_path / "peerlink.db"
+    peerlink(
+        database,
+        "Bob@Dublin City Council",
+        "/offer\nSocial clauses in catering tenders\n"
+        "We reserved catering contracts for work-integration social enterprises with social clauses.\n"
+        "done\nsave\n",
+    )
+    out = peerlink(
+        database,
+        "Ana@Bilbao City Council",
+        "/need\nSocial clauses for public tenders\n"
+        "We want to reserve public tenders for social enterprises using social clauses.\n"
+        "done\nsave\n/peer introduce 1\n",
+    )
+    assert "introducing you now" in out
+    assert "Let me introduce you!" in out  # delivered through the outbox by the embedded worker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from sqlmodel import select
@@ -211,7 +212,7 @@ def test_group_chats_send_conversations_to_private(deps: Deps) -> None:
 
 
 def test_peer_commands_need_the_facilitator_role(deps: Deps) -> None:
-    sender = console_sender("Ana@Bilbao")
+    sender = replace(console_sender("Ana@Bilbao"), is_platform_admin=False)
     group = Address(platform="console", workspace="local", chat="group-1")
     conversations = Conversations(deps)
 
