@@ -9,7 +9,7 @@ from bot.text import shorten
 from handlers.turn import Turn
 from storage.models import Match, MatchStatus, Organisation, Response
 
-MATCH_BUTTONS = 5  # accept/decline pairs on one message: more would not fit a phone screen
+MATCH_BUTTONS = 5  # cards with accept/decline/block buttons on one message: more would not fit a phone screen
 
 
 def matches_command(turn: Turn, _args: str) -> list[Reply]:
@@ -34,16 +34,21 @@ def matches_command(turn: Turn, _args: str) -> list[Reply]:
         )
         lines.append("   " + _state(turn, view.match, view.my_response))
         waiting = view.match.status == MatchStatus.suggested and view.my_response == Response.pending
-        if waiting and len(buttons) < 2 * MATCH_BUTTONS:
-            buttons.extend(answer_buttons(tr, view.match.id or 0))
+        if waiting and len(buttons) < 3 * MATCH_BUTTONS:
+            buttons.extend(answer_buttons(tr, view.match.id or 0, organisation))
     return [Reply(text="\n".join(lines), buttons=tuple(buttons))]
 
 
-def answer_buttons(tr: Translator, match_id: int) -> tuple[Button, Button]:
-    return (
+def answer_buttons(tr: Translator, match_id: int, theirs: Organisation | None) -> tuple[Button, ...]:
+    """Accept, decline, and "don't suggest this organisation again" (`/block`) for one match card."""
+    buttons = (
         Button(tr.t("core.button_accept_number", number=match_id), f"/accept {match_id}", style="primary"),
         Button(tr.t("core.button_decline_number", number=match_id), f"/decline {match_id}"),
     )
+    if theirs is None or theirs.id is None:
+        return buttons
+    label = tr.t("core.button_block_organisation", organisation=shorten(theirs.name, 30))
+    return (*buttons, Button(label, f"/block {theirs.id}"))
 
 
 def _state(turn: Turn, match: Match, mine: Response) -> str:

@@ -39,5 +39,5 @@ def suggestion_replies(turn: Turn, post: Post) -> list[Reply]:
             )
         )
         if match.status == MatchStatus.suggested:
-            buttons.extend(answer_buttons(tr, match.id or 0))
+            buttons.extend(answer_buttons(tr, match.id or 0, organisation))
     return [Reply(text="\n".join(lines), buttons=tuple(buttons))]

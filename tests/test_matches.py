@@ -113,3 +113,14 @@ def test_a_facilitator_introduces_across_platforms(deps: Deps, match_id: int) ->
     assert "introducing you now" in say(deps, TOM, f"/peer introduce {match_id}")
     sent = sorted((d.platform, d.chat) for d in deliveries(deps))
     assert sent == [("slack", "UANA"), ("telegram", "42")]
+
+
+def test_a_match_card_offers_to_stop_suggesting_that_organisation(deps: Deps, match_id: int) -> None:
+    chat = Address(platform=ANA.platform, workspace=ANA.workspace, chat=ANA.user_id)
+    [card] = Conversations(deps).handle(Incoming(sender=ANA, chat=chat, text="/matches"))
+    values = [button.value for button in card.buttons]
+    with deps.sessions() as session:
+        offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
+    assert values == [f"/accept {match_id}", f"/decline {match_id}", f"/block {offer.organisation_id}"]
+    assert "Not again: Dublin City Council" in [button.label for button in card.buttons]
+    assert "Dublin City Council" in say(deps, ANA, values[2])
