@@ -15,7 +15,7 @@ from handlers.slack import send
 from handlers.slack.app_home import refresh
 from handlers.slack.blocks import PRESS, replaces_of
 from handlers.slack.bridge import converse, dm_link
-from handlers.slack.dedupe import first_time
+from handlers.slack.dedupe import new_request
 from handlers.slack.people import Directory, chat_address, is_private_channel
 
 
@@ -37,12 +37,12 @@ async def on_press(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    deps: Deps = context["deps"]
-    if not await first_time(deps, body):
-        return
-    directory: Directory = context["directory"]
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    sender = await directory.sender(client, team, user)
+    sender = await new_request(context, client, body, team, user)
+    if sender is None:
+        return
+    deps: Deps = context["deps"]
+    directory: Directory = context["directory"]
     container: dict[str, Any] = body.get("container") or {}
     in_message = container.get("type") == "message"
     channel = str(container.get("channel_id", "")) if in_message else ""

@@ -17,7 +17,7 @@ from bot.members import resolve
 from bot.ports import Incoming, Sender
 from handlers.slack.app_home import refresh_stale
 from handlers.slack.bridge import converse, dm_link
-from handlers.slack.dedupe import first_time
+from handlers.slack.dedupe import new_request
 from handlers.slack.meeting_modal import open_form, wants_form
 from handlers.slack.modals import post_modal
 from handlers.slack.mrkdwn import unescape
@@ -61,12 +61,11 @@ async def on_command(
     context: AsyncBoltContext,
 ) -> None:
     await ack()  # first: Slack waits for nothing else
-    deps: Deps = context["deps"]
-    if not await first_time(deps, body):
-        return
-    directory: Directory = context["directory"]
     team, channel = str(command["team_id"]), str(command["channel_id"])
-    sender = await directory.sender(client, team, str(command["user_id"]))
+    sender = await new_request(context, client, body, team, str(command["user_id"]))
+    if sender is None:
+        return
+    deps: Deps = context["deps"]
     if command_name(command) in MODAL_COMMANDS:
         await open_post_modal(deps, client, command, sender)
         return
@@ -81,6 +80,7 @@ async def on_command(
     replies = await converse(deps, incoming)
     files = None
     if any(reply.attachment for reply in replies):
+        directory: Directory = context["directory"]
         files = (client, await directory.dm_channel(client, team, sender.user_id))
     await respond_all(respond, replies, files=files, link=dm_link(body, sender, deps.settings))
     await refresh_stale(deps)  # e.g. `/peer introduce 12` or `/accept 12` changed other people's homes

@@ -9,11 +9,15 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from bot.app import Deps
+from bot.ports import Sender
+from handlers.slack.people import Directory
 from storage.db import SessionFactory, transaction
 from storage.models import SeenEvent
 
@@ -46,3 +50,13 @@ async def first_time(deps: Deps, body: dict[str, Any]) -> bool:
     if key is None:
         return True
     return await asyncio.to_thread(remember, deps.sessions, key, deps.clock.now())
+
+
+async def new_request(
+    context: AsyncBoltContext, client: AsyncWebClient, body: dict[str, Any], team: str, user: str
+) -> Sender | None:
+    """After the ack: who sent this request, or None when it is Slack retrying one already handled."""
+    if not await first_time(context["deps"], body):
+        return None
+    directory: Directory = context["directory"]
+    return await directory.sender(client, team, user)

@@ -19,7 +19,7 @@ from bot.roles import is_facilitator
 from handlers.slack import send
 from handlers.slack.app_home import refresh
 from handlers.slack.bridge import converse
-from handlers.slack.dedupe import first_time
+from handlers.slack.dedupe import new_request
 from handlers.slack.people import Directory, chat_address, is_private_channel
 from storage.db import transaction
 from storage.models import TITLE_MAX
@@ -103,12 +103,12 @@ async def on_meeting_submission(
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    deps: Deps = context["deps"]
-    if not await first_time(deps, body):
-        return
-    directory: Directory = context["directory"]
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    sender = await directory.sender(client, team, user)
+    sender = await new_request(context, client, body, team, user)
+    if sender is None:
+        return
+    deps: Deps = context["deps"]
+    directory: Directory = context["directory"]
     channel = str(json.loads(view.get("private_metadata") or "{}").get("channel") or "")
     channel = channel or await directory.dm_channel(client, team, user)
     private = is_private_channel(channel)

@@ -13,9 +13,9 @@ from bot.app import Deps
 from bot.ports import Incoming
 from handlers.slack.app_home import publish, refresh
 from handlers.slack.bridge import converse
-from handlers.slack.dedupe import first_time
+from handlers.slack.dedupe import new_request
 from handlers.slack.mrkdwn import unescape
-from handlers.slack.people import Directory, chat_address
+from handlers.slack.people import chat_address
 from handlers.slack.send import post_all
 
 
@@ -36,12 +36,13 @@ def is_person_writing(event: dict[str, Any]) -> bool:
 async def on_message(
     body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    deps: Deps = context["deps"]
-    if not is_person_writing(event) or not await first_time(deps, body):
+    if not is_person_writing(event):
         return
-    directory: Directory = context["directory"]
     team, channel = team_of(body, event), str(event["channel"])
-    sender = await directory.sender(client, team, str(event["user"]))
+    sender = await new_request(context, client, body, team, str(event["user"]))
+    if sender is None:
+        return
+    deps: Deps = context["deps"]
     text = unescape(str(event.get("text", "")))
     replies = await converse(deps, Incoming(sender=sender, chat=chat_address(team, channel), text=text))
     await post_all(client, channel, replies)
@@ -51,12 +52,11 @@ async def on_message(
 async def on_home_opened(
     body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    deps: Deps = context["deps"]
-    if event.get("tab") != "home" or not await first_time(deps, body):
+    if event.get("tab") != "home":
         return
-    directory: Directory = context["directory"]
-    sender = await directory.sender(client, team_of(body, event), str(event["user"]))
-    await publish(client, deps, sender)
+    sender = await new_request(context, client, body, team_of(body, event), str(event["user"]))
+    if sender is not None:
+        await publish(client, context["deps"], sender)
 
 
 def register(app: AsyncApp) -> None:

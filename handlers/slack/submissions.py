@@ -17,7 +17,7 @@ from bot.ports import Address, Incoming, Reply, Sender
 from bot.posts import PostDraft, PostError, save
 from handlers.flows.post import saved_replies
 from handlers.slack.app_home import refresh
-from handlers.slack.dedupe import first_time
+from handlers.slack.dedupe import new_request
 from handlers.slack.modals import CALLBACK, Submission, read_submission
 from handlers.slack.people import Directory, chat_address
 from handlers.slack.send import post_all
@@ -57,12 +57,13 @@ async def on_post_submission(
         await ack(response_action="errors", errors=submission.errors)
         return
     await ack()  # closes the modal; saving happens after
-    deps: Deps = context["deps"]
-    if not await first_time(deps, body):
-        return
-    directory: Directory = context["directory"]
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    sender = replace(await directory.sender(client, team, user), organisation=submission.organisation)
+    asker = await new_request(context, client, body, team, user)
+    if asker is None:
+        return
+    deps: Deps = context["deps"]
+    directory: Directory = context["directory"]
+    sender = replace(asker, organisation=submission.organisation)
     channel = await directory.dm_channel(client, team, user)
     replies = await asyncio.to_thread(save_submission, deps, sender, chat_address(team, channel), submission)
     await post_all(client, channel, replies)
