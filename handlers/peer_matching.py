@@ -6,7 +6,7 @@ from bot.groups import parse_size, propose_groups, save_groups
 from bot.matching.report import groups_text
 from bot.ports import Button, Reply
 from bot.text import shorten
-from handlers.schedule_peer_commands import peer_digest
+from handlers.schedule_peer_commands import post_round_now
 from handlers.turn import Turn
 from storage.models import Organisation, Post
 
@@ -20,7 +20,7 @@ def peer_match(turn: Turn, args: str) -> list[Reply]:
         return _preview(turn)
     if word in turn.tr.words("core.word_post"):
         # Posting a round is the digest, sent now: one way to put suggestions in the channel.
-        return peer_digest(turn, "now")
+        return post_round_now(turn)
     return [turn.say("core.match_round_usage")]
 
 

@@ -141,6 +141,11 @@ def peer_stats(turn: Turn, _args: str) -> list[Reply]:
 def peer_digest(turn: Turn, args: str) -> list[Reply]:
     if args.strip().lower() not in turn.tr.words("schedules.words_now"):
         return [turn.say("schedules.digest_usage")]
+    return post_round_now(turn)
+
+
+def post_round_now(turn: Turn) -> list[Reply]:
+    """A fresh round to every community channel now (`/peer digest now`, `/peer match post`)."""
     try:
         planned = digests.plan_digest_now(
             turn.session,
