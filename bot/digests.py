@@ -14,8 +14,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.app import Deps
 from bot.deliveries import enqueue
+from bot.deps import Deps
 from bot.i18n import N_
 from bot.meeting_time import ScheduleError, local_to_utc
 from bot.members import zone

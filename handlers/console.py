@@ -9,9 +9,9 @@ import hashlib
 import re
 from typing import TextIO
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Address, Incoming, Platform, Reply, Sender, SentRef
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 
 WORKSPACE = "local"
 QUIT = {"/quit", "/exit"}

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.app import Deps
 from bot.controls import plan_nudges as plan_community_nudges
+from bot.deps import Deps
 from bot.digests import plan_weekly_digest, round_runner
 from bot.meeting_notices import plan_reminders as plan_meeting_reminders
 from bot.meeting_notices import reminder_offsets

@@ -40,8 +40,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
-from bot.app import Deps
 from bot.deliveries import enqueue, payload_to_reply
+from bot.deps import Deps
 from bot.i18n import pick_language, translator
 from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable

@@ -15,7 +15,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import Deps
+from bot.deps import Deps
 from schedules import jobs
 from schedules.outbox import Dispatcher, TickReport
 

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import Deps, build_deps
 from bot.config import Settings
+from bot.deps import Deps
+from bot.runtime.compose import build_deps
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.telegram_standin import StandIn

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Address, DeliveryError, Incoming, Platform, Reply, Sender, SentRef
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 from storage.db import transaction
 from storage.models import Community, Delivery, Workspace
 from tests.conftest import FakeClock

@@ -25,8 +25,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from bot.app import Deps, build_deps
 from bot.config import Settings
+from bot.deps import Deps
+from bot.runtime.compose import build_deps
 from tests.conftest import FakeClock
 
 SIGNING_SECRET = "test-signing-secret"
@@ -477,7 +478,7 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def slack(database_url: str, standin: SlackStandIn) -> Iterator[SlackHarness]:
-    from bot.web import build_web_app
+    from bot.runtime.web import build_web_app
 
     deps = build_deps(slack_settings(database_url, standin), clock=FakeClock(), migrate=False)
     with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:

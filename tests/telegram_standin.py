@@ -433,7 +433,7 @@ async def polling(deps: Any, standin: StandIn) -> AsyncIterator[None]:
 @asynccontextmanager
 async def polling_bot(url: str, standin: StandIn, clock: Any) -> AsyncIterator[Any]:
     """Deps on the database at `url`, with the real Application long-polling the stand-in."""
-    from bot.app import build_deps
+    from bot.runtime.compose import build_deps
 
     deps = build_deps(settings_for(url, standin), clock=clock, migrate=False)
     try:

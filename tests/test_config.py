@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.app import Deps, warm_up
 from bot.config import Settings, parse_offsets
+from bot.deps import Deps
+from bot.runtime.compose import warm_up
 
 
 def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from storage.models import Post, PostKind
 def peerlink(database: Path, identity: str, script: str) -> str:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "LOG_LEVEL": "WARNING"}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--as", identity],
+        [sys.executable, "-m", "bot.runtime.cli", "console", "--as", identity],
         input=script,
         capture_output=True,
         text=True,

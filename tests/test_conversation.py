@@ -8,10 +8,11 @@ from dataclasses import replace
 import pytest
 from sqlmodel import select
 
-from bot.app import Deps, build_deps
+from bot.deps import Deps
 from bot.ports import Address, Incoming
+from bot.runtime.compose import build_deps
+from handlers.application.conversation import Conversations
 from handlers.console import Console, console_sender
-from handlers.conversation import Conversations
 from storage.models import (
     ConversationState,
     Match,

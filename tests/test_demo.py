@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from bot.app import Deps
-from bot.cli import cli
 from bot.demo import load_demo
+from bot.deps import Deps
+from bot.runtime.cli import cli
 from storage.db import transaction
 from storage.models import Organisation, OrganisationKind, Post, PostKind
 

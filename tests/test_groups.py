@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.groups import LeftOutReason, parse_size, propose_groups, save_groups
 from bot.matching.evaluation import LabelledSet, load
 from storage.db import transaction

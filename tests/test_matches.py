@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Address, Incoming, Sender
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 from storage.models import Delivery, Match, MatchStatus, Member, Post, PostKind, Role
 from storage.queries import default_community, get_or_create_organisation
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, col, func, select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.matching import Matcher, MatchingConfig, UnmatchedReason, render_stored
 from storage.db import transaction
 from storage.models import Match, MatchRound, MatchStatus, OrganisationBlock, Post, PostStatus

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import col, func, select
 
-from bot.cli import cli
+from bot.runtime.cli import cli
 from storage.db import make_engine, session_factory, transaction
 from storage.models import Match
 from tests.test_matching_support import HOUSING_OFFER, PROCUREMENT_NEED, PROCUREMENT_OFFER, UNRELATED_NEED, World

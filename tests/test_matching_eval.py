@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_deps
 from bot.config import Settings
 from bot.matching.evaluation import LabelledSet, Report, evaluate, load
+from bot.runtime.compose import build_deps
 from storage.db import transaction
 from storage.queries import default_community
 

@@ -11,7 +11,7 @@ import icalendar
 import pytest
 from sqlmodel import select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.meeting_time import ScheduleError, parse_when, show
 from storage.models import DeliveryStatus, Meeting, MeetingStatus, Rsvp, RsvpAnswer
 from tests.conftest import FakeClock

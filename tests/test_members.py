@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import func, select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Address, Incoming, Sender
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 from storage.models import Identity, Member, Organisation, Workspace
 
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from bot import partnerships
-from bot.app import Deps
+from bot.deps import Deps
 from bot.home import take_stale, watch
 from bot.i18n import translator
 from bot.ports import Address, Incoming, Sender
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 from storage.db import transaction
 from storage.models import (
     Channel,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from bot.app import Deps
 from bot.demo import load_demo
+from bot.deps import Deps
 from bot.ports import Address, Incoming, Sender
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 from storage.models import Delivery, Match, WorkingGroup
 
 FACILITATOR = Sender(platform="slack", workspace="T1", user_id="UFAC", display_name="Fay", is_platform_admin=True)

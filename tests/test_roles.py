@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from bot.app import Deps
-from bot.cli import cli
+from bot.deps import Deps
 from bot.ports import Address, Incoming, Sender
 from bot.roles import parse_identity
-from handlers.conversation import Conversations
+from bot.runtime.cli import cli
+from handlers.application.conversation import Conversations
 
 
 def test_parse_identity() -> None:

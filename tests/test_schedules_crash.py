@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.app import build_deps
 from bot.config import Settings
 from bot.ports import Address, Reply, SentRef
+from bot.runtime.compose import build_deps
 from schedules.outbox import Dispatcher, OutboxPolicy
 from storage.models import Delivery, DeliveryStatus
 from tests.schedules_support import plan
@@ -35,7 +35,7 @@ CHILD = """
 import asyncio, os, sys, time
 from datetime import timedelta
 from sqlmodel import select
-from bot.app import build_deps
+from bot.runtime.compose import build_deps
 from bot.config import Settings
 from bot.ports import SentRef
 from schedules.outbox import Dispatcher, OutboxPolicy

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import Deps
+from bot.deps import Deps
 from schedules import jobs
 from schedules.outbox import Dispatcher
 from storage.db import transaction

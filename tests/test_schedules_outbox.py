@@ -12,7 +12,7 @@ from itertools import pairwise
 import pytest
 from sqlmodel import select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Address, DeliveryError, Reply, SentRef
 from bot.reachability import UNREACHABLE
 from schedules.outbox import Dispatcher, OutboxPolicy, claim

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.app import Deps, build_deps
+from bot.deps import Deps
+from bot.runtime.compose import build_deps
 from handlers.telegram.application import application_of
 from schedules.outbox import Dispatcher
 from storage.models import DeliveryStatus

@@ -14,9 +14,10 @@ from pathlib import Path
 from apscheduler.jobstores.memory import MemoryJobStore
 from sqlmodel import select
 
-from bot.app import Deps, build_deps
 from bot.config import Settings
-from bot.worker import run_worker
+from bot.deps import Deps
+from bot.runtime.compose import build_deps
+from bot.runtime.worker import run_worker
 from schedules.outbox import Dispatcher
 from schedules.scheduler import JOB_IDS, OutboxJob, build_scheduler
 from storage.models import Delivery, DeliveryStatus

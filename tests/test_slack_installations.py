@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
-from bot.app import Deps, build_deps
+from bot.deps import Deps
+from bot.runtime.compose import build_deps
 from handlers.slack.app import BOT_SCOPES
 from handlers.slack.installations import DatabaseInstallationStore, DatabaseStateStore
 from tests.conftest import FakeClock

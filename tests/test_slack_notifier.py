@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.app import Deps, build_deps
+from bot.deps import Deps
 from bot.ports import Address, Attachment, Button, DeliveryError, Reply
+from bot.runtime.compose import build_deps
 from handlers.slack.notifier import SlackNotifier
 from tests import slack_standin
 from tests.conftest import FakeClock

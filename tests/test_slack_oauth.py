@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.app import build_deps
-from bot.web import build_web_app
+from bot.runtime.compose import build_deps
+from bot.runtime.web import build_web_app
 from handlers.slack.installations import DatabaseInstallationStore
 from tests import slack_standin
 from tests.conftest import FakeClock

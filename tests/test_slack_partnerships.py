@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.app import build_deps
 from bot.i18n import translator
-from bot.web import build_web_app
+from bot.runtime.compose import build_deps
+from bot.runtime.web import build_web_app
 from storage.models import Community, Delivery, Member, Post, Workspace
 from storage.queries import default_community
 from tests.conftest import FakeClock

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiohttp import WSMsgType, web
 
-from bot.app import Deps, build_deps
+from bot.deps import Deps
+from bot.runtime.compose import build_deps
 from handlers.slack.socket_mode import run_socket_mode
 from tests import slack_standin
 from tests.conftest import FakeClock

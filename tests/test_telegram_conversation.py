@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.i18n import translator
 from tests.conftest import FakeClock
 from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, polling_bot, say, until

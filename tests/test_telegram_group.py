@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.i18n import translator
 from bot.roles import grant
 from storage.db import transaction

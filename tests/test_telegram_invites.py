@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import invites
-from bot.app import Deps
+from bot.deps import Deps
 from bot.members import resolve
 from bot.ports import Sender
 from storage.db import transaction

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import Deps, build_deps
+from bot.deps import Deps
 from bot.ports import Address, Attachment, Button, DeliveryError, Reply
+from bot.runtime.compose import build_deps
 from handlers.telegram.application import application_of
 from tests.conftest import FakeClock
 from tests.telegram_standin import BOT_ID, StandIn, buttons, polling, say, settings_for

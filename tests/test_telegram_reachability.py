@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.app import Deps, build_deps
 from bot.deliveries import enqueue, member_address, payload_to_reply
+from bot.deps import Deps
 from bot.i18n import translator
 from bot.ports import Address, DeliveryError, Reply
 from bot.reachability import UNREACHABLE, mark_unreachable
+from bot.runtime.compose import build_deps
 from storage.db import transaction
 from storage.models import Delivery, DeliveryStatus, Identity
 from tests.conftest import FakeClock

@@ -11,8 +11,9 @@ import httpx
 import pytest
 import uvicorn
 
-from bot.app import Deps, build_deps
-from bot.web import build_web_app
+from bot.deps import Deps
+from bot.runtime.compose import build_deps
+from bot.runtime.web import build_web_app
 from handlers.telegram.webhook import PATH, SECRET_HEADER, webhook_secret
 from tests.conftest import FakeClock
 from tests.telegram_standin import StandIn, settings_for, until

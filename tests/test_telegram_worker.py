@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from bot.app import Deps, build_deps
 from bot.deliveries import enqueue, member_address
+from bot.deps import Deps
 from bot.i18n import translator
 from bot.ports import Reply
-from bot.worker import run_worker
+from bot.runtime.compose import build_deps
+from bot.runtime.worker import run_worker
 from storage.db import transaction
 from storage.models import Delivery, DeliveryStatus, Identity
 from tests.conftest import FakeClock

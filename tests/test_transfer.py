@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from bot.app import Deps, build_deps
-from bot.cli import cli
 from bot.config import SUPPORTED_LANGUAGES, Settings
+from bot.deps import Deps
 from bot.i18n import translator
+from bot.runtime.cli import cli
+from bot.runtime.compose import build_deps
 from bot.transfer import (
     ImportFailed,
     Problem,

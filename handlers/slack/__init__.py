@@ -1,6 +1,6 @@
 """The Slack adapter (slack-bolt, async): Slack payloads in, neutral `Incoming` out; `Reply` in,
 Block Kit out. No business rules live here: every command and message goes through
-`handlers.conversation.Conversations.handle`.
+`handlers.application.conversation.Conversations.handle`.
 
 Entry points for the composition root:
 - `handlers.slack.web.slack_routes(deps)`: `POST /slack/events` and the OAuth install/redirect routes;

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Incoming, Reply
 from handlers.slack import send
 from handlers.slack.app_home import refresh

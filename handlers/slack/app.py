@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 
-from bot.app import Deps
+from bot.deps import Deps
 from handlers.slack import actions, commands, errors, meeting_modal, messages, submissions
 from handlers.slack.app_home import watch_homes
 from handlers.slack.client import SLACK_API, api_url, web_client

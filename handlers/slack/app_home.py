@@ -15,13 +15,13 @@ from babel.dates import format_datetime
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.home import Home, PendingMatch, UpcomingMeeting, home, take_stale, watch
 from bot.i18n import N_, Translator, translator
 from bot.members import resolve
 from bot.ports import Button, Sender
-from handlers.commands import STATUS_KEYS
-from handlers.flows.post import KIND_KEYS
+from handlers.application.commands.general import STATUS_KEYS
+from handlers.application.flows.post import KIND_KEYS
 from handlers.slack.blocks import Block, button_blocks, text_blocks
 from handlers.slack.client import bot_token, web_client
 from handlers.slack.installations import DatabaseInstallationStore

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.app import Deps
 from bot.config import Settings
+from bot.deps import Deps
 from bot.i18n import pick_language, translator
 from bot.ports import Incoming, Reply, Sender
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 
 
 async def converse(deps: Deps, incoming: Incoming) -> list[Reply]:

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Sender
 from handlers.slack.people import Directory
 from storage.db import SessionFactory, transaction

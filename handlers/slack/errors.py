@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.i18n import pick_language, translator
 from handlers.slack.people import Directory
 

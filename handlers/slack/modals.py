@@ -13,7 +13,7 @@ from typing import Any
 from bot.i18n import N_, Translator, translator
 from bot.posts import PostError, check_description, check_title
 from bot.topics import TOPICS, detect_topics
-from handlers.flows.post import FORMAT_KEYS
+from handlers.application.flows.post import FORMAT_KEYS
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, PostFormat, PostKind
 
 CALLBACK = "post_modal"

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.web.slack_response import SlackResponse
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
 from handlers.slack import send
 from handlers.slack.app_home import refresh_stale, watch_homes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import Deps
+from bot.deps import Deps
 from handlers.slack.app import build_app
 
 

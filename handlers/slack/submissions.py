@@ -10,18 +10,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.i18n import translator
 from bot.members import resolve
 from bot.ports import Address, Incoming, Reply, Sender
 from bot.posts import PostDraft, PostError, save
-from handlers.flows.post import saved_replies
+from handlers.application.flows.post import saved_replies
+from handlers.application.turn import Turn
 from handlers.slack.app_home import refresh
 from handlers.slack.dedupe import new_request
 from handlers.slack.modals import CALLBACK, Submission, read_submission
 from handlers.slack.people import Directory, chat_address
 from handlers.slack.send import post_all
-from handlers.turn import Turn
 from storage.db import transaction
 
 

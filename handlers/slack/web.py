@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.app import Deps
+from bot.deps import Deps
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
 
 EVENTS_PATH = "/slack/events"

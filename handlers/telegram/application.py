@@ -8,9 +8,9 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.app import Deps
 from bot.config import Settings
-from handlers.conversation import Conversations
+from bot.deps import Deps
+from handlers.application.conversation import Conversations
 from handlers.telegram.listeners import add_listeners
 from handlers.telegram.menu import set_menu
 from handlers.telegram.notifier import TelegramNotifier

@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Ext
 
 from bot.i18n import pick_language, translator
 from bot.ports import Incoming, Reply
-from handlers.conversation import Conversations
+from handlers.application.conversation import Conversations
 from handlers.telegram.render import deep_link, link_payload
 from handlers.telegram.send import LinkButton, edit_reply, send_reply
 from handlers.telegram.translate import addressed_elsewhere, to_incoming

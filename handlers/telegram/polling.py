@@ -7,7 +7,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot.app import Deps
+from bot.deps import Deps
 from handlers.telegram.application import ALLOWED_UPDATES, application_of, ready
 
 log = logging.getLogger(__name__)

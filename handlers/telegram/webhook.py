@@ -15,8 +15,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
 
-from bot.app import Deps
 from bot.config import Settings
+from bot.deps import Deps
 from handlers.telegram.application import ALLOWED_UPDATES, TelegramApp, application_of, ready
 
 log = logging.getLogger(__name__)

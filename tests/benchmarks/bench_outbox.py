@@ -34,10 +34,11 @@ from sqlalchemy import create_engine, func, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot.app import Deps, build_deps  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.deliveries import reply_to_payload  # noqa: E402
+from bot.deps import Deps  # noqa: E402
 from bot.ports import Address, Platform, Reply, SentRef  # noqa: E402
+from bot.runtime.compose import build_deps  # noqa: E402
 from schedules.outbox import Dispatcher, OutboxPolicy  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

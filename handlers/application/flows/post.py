@@ -11,9 +11,9 @@ from bot.ports import Button, Reply
 from bot.posts import EMPTY, PostDraft, PostError, check_description, check_title, save
 from bot.text import clean, shorten
 from bot.topics import TOPICS, detect_topics, find_topic, label
-from handlers.flows import Draft, Flow, Outcome
-from handlers.suggestions import suggestion_replies
-from handlers.turn import Turn
+from handlers.application.flows import Draft, Flow, Outcome
+from handlers.application.suggestions import suggestion_replies
+from handlers.application.turn import Turn
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind
 from storage.queries import get_or_create_organisation
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.i18n import Translator
 from bot.members import Who
 from bot.ports import Incoming, Reply

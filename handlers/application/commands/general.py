@@ -13,8 +13,8 @@ from bot.ports import Button, Reply
 from bot.posts import PostError, editable_post, withdraw
 from bot.text import shorten
 from bot.topics import label
-from handlers.flows.engine import FLOWS, start_flow
-from handlers.turn import Turn
+from handlers.application.flows.engine import FLOWS, start_flow
+from handlers.application.turn import Turn
 from storage.models import Post, PostKind, PostStatus
 from storage.queries import posts_of_member
 

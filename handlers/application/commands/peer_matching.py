@@ -6,8 +6,8 @@ from bot.groups import parse_size, propose_groups, save_groups
 from bot.matching.report import groups_text
 from bot.ports import Button, Reply
 from bot.text import shorten
-from handlers.schedule_peer_commands import post_round_now
-from handlers.turn import Turn
+from handlers.application.commands.schedule_peer import post_round_now
+from handlers.application.turn import Turn
 from storage.models import Organisation, Post
 
 PREVIEW_LINES = 15  # a chat message, not a spreadsheet: `peerlink match` prints the whole round

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import partnerships
 from bot.ports import Reply
-from handlers.turn import Turn
+from handlers.application.turn import Turn
 from storage.models import Community
 
 CODE_INPUT_MAX = 64

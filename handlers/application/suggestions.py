@@ -6,8 +6,8 @@ from __future__ import annotations
 from bot.home import mark_posts
 from bot.ports import Button, Reply
 from bot.text import shorten
-from handlers.match_commands import answer_buttons
-from handlers.turn import Turn
+from handlers.application.commands.matches import answer_buttons
+from handlers.application.turn import Turn
 from storage.models import MatchStatus, Organisation, Post, PostKind
 
 INSTANT = 3

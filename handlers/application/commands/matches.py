@@ -6,7 +6,7 @@ from bot.i18n import Translator
 from bot.matches import MatchError, introduce, my_matches, reasons_text, respond
 from bot.ports import Button, Reply
 from bot.text import shorten
-from handlers.turn import Turn
+from handlers.application.turn import Turn
 from storage.models import Match, MatchStatus, Organisation, Response
 
 MATCH_BUTTONS = 5  # cards with accept/decline/block buttons on one message: more would not fit a phone screen

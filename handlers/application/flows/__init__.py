@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.ports import Reply
-from handlers.turn import Turn
+from handlers.application.turn import Turn
 
 
 @dataclass

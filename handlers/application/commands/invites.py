@@ -3,19 +3,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot import invites
 from bot.ports import Reply
 from bot.reachability import member_started
-from handlers.commands import start_command
-from handlers.flows.engine import FLOWS
-from handlers.turn import Turn
+from handlers.application.commands.general import start_command
+from handlers.application.flows.engine import FLOWS
+from handlers.application.turn import Turn
 from storage.models import Community
 from storage.queries import get_or_create_organisation
 
 ORGANISATION_MAX = 200
 
 
-def start(turn: Turn, args: str) -> list[Reply]:
+def start(turn: Turn, args: str, *, commands: Collection[str]) -> list[Reply]:
+    """`/start [payload]`; `commands` are the registry's names, for links that carry a typed command."""
     if not turn.incoming.is_private:
         return [Reply(text=turn.tr.t("telegram.start_in_private"), private_link=True)]
     # Writing to us privately proves we may write back: messages that waited go out now.
@@ -26,16 +29,10 @@ def start(turn: Turn, args: str) -> list[Reply]:
         replies.append(_redeem(turn, payload))
     replies.extend(start_command(turn, ""))
     name = payload.lower()
-    if name.isalpha() and name != "start" and (name in FLOWS or name in _commands()):
+    if name.isalpha() and name != "start" and (name in FLOWS or name in commands):
         # "Continue in private" links carry the command that was typed in the group.
         replies.append(turn.say("telegram.continue_with", command=f"/{name}"))
     return replies
-
-
-def _commands() -> set[str]:
-    from handlers.registry import COMMANDS  # the registry imports this module: look it up late
-
-    return set(COMMANDS)
 
 
 def _redeem(turn: Turn, code: str) -> Reply:

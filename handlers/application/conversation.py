@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.i18n import N_, translator
 from bot.members import resolve
 from bot.ports import Incoming, Reply
 from bot.text import clean
-from handlers import registry
-from handlers.flows import Outcome
-from handlers.flows.engine import FLOWS, end_conversation, park, save_state, start_flow
-from handlers.turn import Turn
+from handlers.application import registry
+from handlers.application.flows import Outcome
+from handlers.application.flows.engine import FLOWS, end_conversation, park, save_state, start_flow
+from handlers.application.turn import Turn
 from storage.db import transaction
 from storage.models import ConversationState
 from storage.queries import conversation_state

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any, TextIO
 
-from bot.app import Deps
+from bot.deps import Deps
 from handlers.console import ConsoleNotifier
 from schedules.outbox import Dispatcher, OutboxPolicy
 from schedules.scheduler import DISPATCH_EVERY_SECONDS, OutboxJob, build_scheduler

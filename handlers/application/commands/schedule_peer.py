@@ -11,8 +11,8 @@ from bot.meeting_time import ScheduleError, When, duration_text, parse_when, sho
 from bot.outcomes import funnel, recent_rounds
 from bot.ports import Reply
 from bot.readers import channel_for, community_channels
-from handlers.schedule_commands import number, problem
-from handlers.turn import Turn
+from handlers.application.commands.schedule import number, problem
+from handlers.application.turn import Turn
 from storage.models import Channel, RsvpAnswer
 
 

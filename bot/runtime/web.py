@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.app import Deps
+from bot.deps import Deps
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 

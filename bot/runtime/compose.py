@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.config import Settings
+from bot.deps import Deps
 from bot.matching import Matcher
-from bot.ports import Clock, Notifier, SystemClock
-from storage.db import SessionFactory, make_engine, session_factory
+from bot.ports import Clock, SystemClock
+from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Community
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Deps:
-    settings: Settings
-    engine: Engine
-    sessions: SessionFactory
-    clock: Clock = field(default_factory=SystemClock)
-    notifiers: dict[str, Notifier] = field(default_factory=dict)
-    # platform -> (deep-link payload -> URL opening our bot there, or None while not known yet);
-    # adapters register theirs (Telegram: t.me/<bot>?start=<payload>), invites use them
-    links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
-    # one per process: keeps each community's vector index in memory (bot/matching)
-    matcher: Matcher = field(default_factory=Matcher)
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> Deps:

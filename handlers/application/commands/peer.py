@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.ports import Attachment, Reply
 from bot.roles import grant
 from bot.transfer import export_rows, write_csv
-from handlers.turn import Turn
+from handlers.application.turn import Turn
 from storage.models import Channel, Role
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")  # Slack's escaped user mention

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from bot.app import Deps, build_deps, warm_up
 from bot.config import Settings
+from bot.deps import Deps
 from bot.i18n import translator
+from bot.runtime.compose import build_deps, warm_up
 from storage.migrate import upgrade
 
 
@@ -59,7 +60,7 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     """Run the web process: Slack events, the Telegram webhook and /healthz."""
     import uvicorn
 
-    from bot.web import build_web_app
+    from bot.runtime.web import build_web_app
 
     deps = _deps(ctx)
     warm_up(deps)
@@ -105,7 +106,7 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
     """Chat with the bot in this terminal (line by line when stdin is piped)."""
     import sys
 
-    from bot.worker import embedded_worker
+    from bot.runtime.worker import embedded_worker
     from handlers.console import Console, console_sender, run
 
     if ctx.parent is not None and ctx.parent.params.get("log_level") is None:
@@ -182,7 +183,7 @@ def demo(ctx: click.Context) -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run the worker: scheduler and outbox dispatcher, Telegram polling, Slack Socket Mode."""
-    from bot.worker import main as run_worker
+    from bot.runtime.worker import main as run_worker
 
     deps = _deps(ctx)
     warm_up(deps)

@@ -8,7 +8,7 @@ from bot.i18n import N_
 from bot.meeting_ics import ics_attachment
 from bot.meeting_time import ScheduleError, parse_day, show
 from bot.ports import Reply
-from handlers.turn import Turn
+from handlers.application.turn import Turn
 from storage.models import RsvpAnswer
 
 ANSWER_WORDS = {

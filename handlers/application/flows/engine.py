@@ -10,9 +10,9 @@ from sqlmodel import Session
 from bot.i18n import N_
 from bot.ports import Reply
 from bot.text import shorten
-from handlers.flows import Draft, Flow, Outcome
-from handlers.flows.post import NEED, OFFER, first_step, new_draft, on_title, prompt
-from handlers.turn import Turn
+from handlers.application.flows import Draft, Flow, Outcome
+from handlers.application.flows.post import NEED, OFFER, first_step, new_draft, on_title, prompt
+from handlers.application.turn import Turn
 from storage.models import ConversationState, ParkedDraft, Post, PostKind
 from storage.queries import parked_draft
 from storage.types import utcnow

@@ -1,0 +1,28 @@
+"""The one bundle of dependencies every adapter, command and job receives, built by the composition
+root (`bot/runtime/compose.py`). It lives apart from the root so the kernel never imports the root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.matching import Matcher
+from bot.ports import Clock, Notifier, SystemClock
+from storage.db import SessionFactory
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    engine: Engine
+    sessions: SessionFactory
+    clock: Clock = field(default_factory=SystemClock)
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    # platform -> (deep-link payload -> URL opening our bot there, or None while not known yet);
+    # adapters register theirs (Telegram: t.me/<bot>?start=<payload>), invites use them
+    links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # one per process: keeps each community's vector index in memory (bot/matching)
+    matcher: Matcher = field(default_factory=Matcher)

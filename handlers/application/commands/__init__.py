@@ -1,0 +1,1 @@
+"""Commands, one module per family; `registry` says which command runs which handler."""
