@@ -11,7 +11,8 @@ import click
 from bot.config import Settings
 from bot.deps import Deps
 from bot.i18n import translator
-from bot.runtime.compose import build_deps, warm_up
+from bot.runtime.compose import build_deps, derived_secrets, warm_up
+from bot.runtime.logs import configured_secrets, install_redaction
 from storage.migrate import upgrade
 
 
@@ -30,10 +31,12 @@ def _deps(ctx: click.Context) -> Deps:
 def cli(ctx: click.Context, log_level: str | None) -> None:
     """Peerlink: offers, needs, peer matches, working groups and meetings."""
     ctx.ensure_object(dict)
+    settings = Settings()
     logging.basicConfig(
-        level=(log_level or Settings().log_level).upper(),
+        level=(log_level or settings.log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_redaction(configured_secrets(settings, derived_secrets(settings)))
 
 
 @cli.group()
@@ -64,7 +67,8 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
 
     deps = _deps(ctx)
     warm_up(deps)
-    uvicorn.run(build_web_app(deps), host=host, port=port or deps.settings.port, log_level="info")
+    # log_config=None: uvicorn's records go through our (redacting) root handler, not its own
+    uvicorn.run(build_web_app(deps), host=host, port=port or deps.settings.port, log_config=None)
 
 
 @cli.group()

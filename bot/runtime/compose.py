@@ -58,3 +58,12 @@ def warm_up(deps: Deps) -> threading.Thread:
     thread = threading.Thread(target=build, name="matcher-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def derived_secrets(settings: Settings) -> list[str]:
+    """Secrets computed from the configured ones, which logs must not show either."""
+    if not settings.telegram_enabled:
+        return []
+    from handlers.telegram.webhook import webhook_secret
+
+    return [webhook_secret(settings)]

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.deps import Deps
+from handlers.slack import gate
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
 
 EVENTS_PATH = "/slack/events"
@@ -28,10 +29,18 @@ def slack_routes(deps: Deps) -> list[BaseRoute]:
     app = build_app(deps)
     handler = AsyncSlackRequestHandler(app)
 
+    secret = deps.settings.slack_signing_secret.get_secret_value()
+
+    async def events(request: Request) -> Response:
+        verdict = gate.check(secret, await request.body(), {k.lower(): v for k, v in request.headers.items()})
+        if verdict is not gate.Verdict.ok:
+            return Response(status_code=verdict.value)
+        return await handler.handle(request)  # Starlette keeps the body: bolt reads the same bytes
+
     async def endpoint(request: Request) -> Response:
         return await handler.handle(request)
 
-    routes: list[BaseRoute] = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
+    routes: list[BaseRoute] = [Route(EVENTS_PATH, events, methods=["POST"])]
     if app.oauth_flow is not None:
         routes += [
             Route(INSTALL_PATH, endpoint, methods=["GET"]),
