@@ -6,8 +6,10 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.sealed import valid_key
 
 SUPPORTED_LANGUAGES = ("en", "es", "pt", "fr", "it", "nl", "pl")
 
@@ -24,6 +26,10 @@ def parse_offsets(raw: str) -> tuple[timedelta, ...]:
             raise ValueError(f"invalid reminder offset {part.strip()!r}: use Nd, Nh or Nm (N > 0)")
         offsets.append(timedelta(**{_UNITS[found.group(2)]: int(found.group(1))}))
     return tuple(sorted(set(offsets), reverse=True))
+
+
+def _keys(value: SecretStr) -> list[str]:
+    return [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
 
 
 class Settings(BaseSettings):
@@ -46,6 +52,9 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+
+    # Fernet keys sealing stored credentials (Slack installations), newest first, comma-separated.
+    peerlink_secret_key: SecretStr | None = None
 
     log_level: str = Field(default="INFO")
 
@@ -70,6 +79,23 @@ class Settings(BaseSettings):
     def _valid_offsets(cls, value: str) -> str:
         parse_offsets(value)
         return value
+
+    @field_validator("peerlink_secret_key")
+    @classmethod
+    def _valid_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not all(valid_key(key) for key in _keys(value)):
+            raise ValueError("PEERLINK_SECRET_KEY must be Fernet keys (`peerlink secrets new-key`), comma-separated")
+        return value
+
+    @model_validator(mode="after")
+    def _oauth_needs_a_key(self) -> Settings:
+        if self.slack_client_id is not None and self.peerlink_secret_key is None:
+            raise ValueError("Slack OAuth stores each workspace's token: set PEERLINK_SECRET_KEY to seal them")
+        return self
+
+    @property
+    def secret_keys(self) -> list[str]:
+        return _keys(self.peerlink_secret_key) if self.peerlink_secret_key is not None else []
 
     @property
     def reminder_deltas(self) -> tuple[timedelta, ...]:

@@ -49,10 +49,40 @@ def db_upgrade() -> None:
     """Apply every pending migration (the release phase)."""
     deps = build_deps(Settings(), migrate=False)
     try:
-        upgrade(deps.engine)
+        upgrade(deps.engine, secret_keys=deps.settings.secret_keys)
     finally:
         deps.engine.dispose()
     click.echo(translator(deps.settings.default_language).t("core.cli_database_ready"))
+
+
+@cli.group()
+def secrets() -> None:
+    """Keys that seal stored credentials (PEERLINK_SECRET_KEY)."""
+
+
+@secrets.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key: put it first in PEERLINK_SECRET_KEY (comma-separated, newest first)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@secrets.command("rotate")
+@click.pass_context
+def secrets_rotate(ctx: click.Context) -> None:
+    """Seal every stored credential again with the first key; the other keys may then be dropped."""
+    from bot.credentials import reseal_credentials
+    from storage.db import transaction
+    from storage.sealed import Sealer, SealError
+
+    deps = _deps(ctx)
+    try:
+        with transaction(deps.sessions) as session:
+            reseal_credentials(session, Sealer(deps.settings.secret_keys))
+    except SealError as problem:
+        raise click.ClickException(str(problem)) from problem
+    click.echo(translator(deps.settings.default_language).t("core.cli_credentials_resealed"))
 
 
 @cli.command()

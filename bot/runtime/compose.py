@@ -24,7 +24,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     engine = make_engine(settings.database_url)
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         log.info("migrating the database to the latest revision")
-        upgrade(engine)
+        upgrade(engine, secret_keys=settings.secret_keys)
     clock = clock or SystemClock()
     deps = Deps(
         settings=settings,

@@ -39,7 +39,7 @@ def oauth_settings(deps: Deps) -> AsyncOAuthSettings:
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
         authorization_url=authorize,
-        installation_store=DatabaseInstallationStore(deps.sessions),
+        installation_store=DatabaseInstallationStore(deps.sessions, deps.settings.secret_keys),
         state_store=DatabaseStateStore(deps.sessions, deps.clock),
     )
 

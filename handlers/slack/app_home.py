@@ -138,7 +138,7 @@ async def refresh_stale(deps: Deps, *, done: Sender | None = None) -> None:
     meeting moved, a round suggested matches), each with its own workspace's token. `done` is the
     person whose home was just drawn."""
     stale = await asyncio.to_thread(_take_stale, deps)
-    installations = DatabaseInstallationStore(deps.sessions)
+    installations = DatabaseInstallationStore(deps.sessions, deps.settings.secret_keys)
     for team, people in groupby(stale, key=lambda pair: pair[0]):
         token = await bot_token(deps.settings, installations, team)
         if token is None:

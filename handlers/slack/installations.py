@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from logging import Logger
 from typing import Any
@@ -21,6 +22,7 @@ from bot.partnerships import own_community
 from bot.ports import Clock
 from storage.db import SessionFactory, transaction
 from storage.models import SlackInstallation, SlackOAuthState
+from storage.sealed import Sealer, seal_fields, unseal_fields
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,8 @@ def _plain(value: Any) -> Any:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
-def to_row(installation: Installation) -> SlackInstallation:
-    data = {key: _plain(value) for key, value in installation.to_dict_for_copying().items()}
+def to_row(installation: Installation, sealer: Sealer) -> SlackInstallation:
+    data = seal_fields({key: _plain(value) for key, value in installation.to_dict_for_copying().items()}, sealer)
     return SlackInstallation(
         enterprise_id=installation.enterprise_id or "",
         team_id=installation.team_id or "",
@@ -44,15 +46,22 @@ def to_row(installation: Installation) -> SlackInstallation:
     )
 
 
-def to_installation(row: SlackInstallation) -> Installation:
-    data = dict(row.data)
+def to_installation(row: SlackInstallation, sealer: Sealer) -> Installation:
+    data = unseal_fields(dict(row.data), sealer)
     custom_values = data.pop("custom_values", None) or {}
     return Installation(**data, custom_values=custom_values)
 
 
 class DatabaseInstallationStore(AsyncInstallationStore):
-    def __init__(self, sessions: SessionFactory) -> None:
+    """Tokens are sealed with PEERLINK_SECRET_KEY (storage/sealed.py) before they reach a row."""
+
+    def __init__(self, sessions: SessionFactory, secret_keys: Sequence[str]) -> None:
         self.sessions = sessions
+        self._keys = list(secret_keys)
+
+    @property
+    def sealer(self) -> Sealer:
+        return Sealer(self._keys)  # raises SealError, naming the setting, when no key is configured
 
     @property
     def logger(self) -> Logger:
@@ -63,7 +72,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
 
     def _save(self, installation: Installation) -> None:
         with transaction(self.sessions) as session:
-            session.add(to_row(installation))
+            session.add(to_row(installation, self.sealer))
             if installation.team_id:  # each installed workspace is its own partnership until linked
                 name = installation.team_name or installation.team_id
                 own_community(session, platform="slack", external_id=installation.team_id, name=name)
@@ -82,7 +91,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
     def _find(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> Installation | None:
         with self.sessions() as session:
             row = self._latest(session, enterprise_id, team_id, user_id)
-            return to_installation(row) if row is not None else None
+            return to_installation(row, self.sealer) if row is not None else None
 
     async def async_find_installation(
         self,

@@ -64,7 +64,7 @@ class SlackNotifier:
     def __init__(self, deps: Deps, installations: AsyncInstallationStore | None = None) -> None:
         self.deps = deps
         self.settings = deps.settings
-        self.installations = installations or DatabaseInstallationStore(deps.sessions)
+        self.installations = installations or DatabaseInstallationStore(deps.sessions, deps.settings.secret_keys)
         watch_homes(deps)  # the worker's rounds and meeting changes reach homes through us
 
     async def _token(self, team_id: str) -> str:
