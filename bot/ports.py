@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
+
+# How long one send to a platform may take before it counts as failed (and is retried later): the
+# outbox's deadline and the Slack and Telegram HTTP clients' timeouts are this one figure.
+SEND_TIMEOUT = timedelta(seconds=60)
 
 Platform = Literal["slack", "telegram", "console"]
 

@@ -43,7 +43,7 @@ from sqlmodel import Session, col, select
 from bot.deliveries import enqueue, payload_to_reply
 from bot.deps import Deps
 from bot.i18n import pick_language, translator
-from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
+from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable
 from bot.readers import facilitators, member_reader
 from schedules.rates import Limiter, Rate, platform_rates
@@ -66,7 +66,7 @@ class OutboxPolicy:
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_cap: timedelta = timedelta(hours=1)
     max_in_flight: int = 8
-    send_timeout: timedelta = timedelta(seconds=60)  # a send still hanging then is retried later
+    send_timeout: timedelta = SEND_TIMEOUT  # a send still hanging then is retried later
     rate_scale: float = 1.0  # > 1 sends slower than the platforms allow (e.g. 2.0 for two workers)
 
     def backoff(self, attempts: int) -> timedelta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -317,3 +318,28 @@ def test_detect_language_declines_when_unsure() -> None:
 
     assert detect_language("OK 👍", "it") == "it"
     assert detect_language("Compra pública") is None  # Spanish or Portuguese? too close to call
+
+
+TRICKY_CELLS = [
+    'Budget;=HYPERLINK("http://x.example")',
+    "Note, @SUM(A1:A9)",
+    "\u200b=1+1",
+    "\ufeff+cmd|' /C calc'!A0",
+    " \t-2+3",
+    "'already quoted",
+    "''twice",
+    "plain, ordinary; text",
+    "a;'b,''c",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_CELLS)
+def test_every_part_that_could_start_a_formula_is_defused_and_restored(value: str) -> None:
+    from bot.transfer.files import _FORMULA_START, _from_csv_cell, _to_csv_cell
+
+    cell = _to_csv_cell(value)
+    for part in re.split(r"[;,]", cell):
+        visible = part.lstrip(" \u200b\ufeff")
+        assert not visible or visible[0] not in _FORMULA_START, (value, cell)
+    assert _from_csv_cell(cell) == value

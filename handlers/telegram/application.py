@@ -10,6 +10,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.ports import SEND_TIMEOUT
 from handlers.application.conversation import Conversations
 from handlers.telegram.listeners import add_listeners
 from handlers.telegram.menu import set_menu
@@ -40,6 +41,8 @@ def build_application(settings: Settings) -> TelegramApp:
         .rate_limiter(AIORateLimiter(max_retries=0))
         .job_queue(None)  # timed work belongs to our scheduler and outbox, shared by every platform
     )
+    seconds = SEND_TIMEOUT.total_seconds()
+    builder = builder.connect_timeout(seconds).read_timeout(seconds).write_timeout(seconds).pool_timeout(seconds)
     if settings.telegram_webhook_url:
         builder = builder.updater(None)  # updates arrive at POST /telegram/webhook
     application: TelegramApp = builder.build()
