@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,3 +30,10 @@ def upgrade(engine: Engine, revision: str = "head", *, secret_keys: Sequence[str
 
 def downgrade(engine: Engine, revision: str, *, secret_keys: Sequence[str] = ()) -> None:
     command.downgrade(alembic_config(engine, secret_keys), revision)
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the database carries every migration this code knows (release phase done)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads

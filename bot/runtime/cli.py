@@ -11,7 +11,7 @@ import click
 from bot.config import Settings
 from bot.deps import Deps
 from bot.i18n import translator
-from bot.runtime.compose import build_deps, derived_secrets, warm_up
+from bot.runtime.compose import build_deps, derived_secrets, wait_for_database, warm_up
 from bot.runtime.logs import configured_secrets, install_redaction
 from storage.migrate import upgrade
 
@@ -96,6 +96,7 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
     from bot.runtime.web import build_web_app
 
     deps = _deps(ctx)
+    wait_for_database(deps)
     warm_up(deps)
     # log_config=None: uvicorn's records go through our (redacting) root handler, not its own
     uvicorn.run(build_web_app(deps), host=host, port=port or deps.settings.port, log_config=None)
@@ -220,6 +221,7 @@ def worker(ctx: click.Context) -> None:
     from bot.runtime.worker import main as run_worker
 
     deps = _deps(ctx)
+    wait_for_database(deps)
     warm_up(deps)
     run_worker(deps)
 

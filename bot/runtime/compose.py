@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from sqlmodel import select
 
@@ -11,8 +13,8 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.matching import Matcher
 from bot.ports import Clock, SystemClock
-from storage.db import make_engine, session_factory
-from storage.migrate import upgrade
+from storage.db import make_engine, reachable, session_factory
+from storage.migrate import at_head, upgrade
 from storage.models import Community
 
 log = logging.getLogger(__name__)
@@ -67,3 +69,20 @@ def derived_secrets(settings: Settings) -> list[str]:
     from handlers.telegram.webhook import webhook_secret
 
     return [webhook_secret(settings)]
+
+
+def database_checks(deps: Deps) -> dict[str, bool]:
+    """What readiness probes report: the database answers, and it carries every migration."""
+    database = reachable(deps.engine)
+    return {"database": database, "migrations": database and at_head(deps.engine)}
+
+
+def wait_for_database(deps: Deps, *, sleep: Callable[[float], None] = time.sleep, most: float = 30.0) -> None:
+    """Block until the database answers, saying so in the log (a process started before its
+    database — a deploy, a restart of both — waits instead of failing, and retries more slowly)."""
+    delay = 1.0
+    while not reachable(deps.engine):
+        log.warning("the database is unreachable; trying again in %g s", delay)
+        sleep(delay)
+        delay = min(delay * 2, most)
+    log.info("the database answers")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -12,16 +13,31 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.deps import Deps
+from bot.runtime.compose import database_checks
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
 
 async def healthz(_request: Request) -> JSONResponse:
+    """Liveness: the process answers. Never looks at the database (a restart would not fix it)."""
     return JSONResponse({"status": "ok"})
 
 
+def readiness(deps: Deps) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """Readiness: send traffic here only while the database answers and carries every migration."""
+
+    async def readyz(_request: Request) -> JSONResponse:
+        checks = await asyncio.to_thread(database_checks, deps)
+        return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+
+    return readyz
+
+
 def build_web_app(deps: Deps) -> Starlette:
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readiness(deps), methods=["GET"]),
+    ]
     lifespans: list[Lifespan] = []
     if deps.settings.telegram_enabled and deps.settings.telegram_webhook_url:
         from handlers.telegram.webhook import webhook
