@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     peerlink_secret_key: SecretStr | None = None
 
     log_level: str = Field(default="INFO")
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, for log collectors
 
     @field_validator("default_language")
     @classmethod

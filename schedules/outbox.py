@@ -43,6 +43,7 @@ from sqlmodel import Session, col, select
 from bot.deliveries import enqueue, payload_to_reply
 from bot.deps import Deps
 from bot.i18n import pick_language, translator
+from bot.log_context import about
 from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable
 from bot.readers import facilitators, member_reader
@@ -243,7 +244,8 @@ class Dispatcher:
 
     async def _deliver(self, row: Delivery, in_flight: asyncio.Semaphore, report: TickReport) -> None:
         try:
-            await self._deliver_one(row, report)
+            with about(platform=row.platform, delivery=row.id):
+                await self._deliver_one(row, report)
         finally:
             in_flight.release()
 

@@ -80,8 +80,8 @@ def test_the_gate_refuses_what_bolt_would_choke_on() -> None:
     now = 1_700_000_000.0
     stamp = str(int(now))
     good = {"x-slack-request-timestamp": stamp, "x-slack-signature": signature(body.decode(), stamp)}
-    assert gate.check(SIGNING_SECRET, body, {**good, "content-type": FORM}, now=lambda: now) is gate.Verdict.ok
+    assert gate.check(SIGNING_SECRET, body, {**good, "content-type": FORM}, now=lambda: now).verdict is gate.Verdict.ok
     stale = {**good, "content-type": FORM}
-    assert gate.check(SIGNING_SECRET, body, stale, now=lambda: now + 301) is gate.Verdict.unsigned
+    assert gate.check(SIGNING_SECRET, body, stale, now=lambda: now + 301).verdict is gate.Verdict.unsigned
     missing = {"x-slack-request-timestamp": stamp, "content-type": FORM}
-    assert gate.check(SIGNING_SECRET, body, missing, now=lambda: now) is gate.Verdict.unsigned
+    assert gate.check(SIGNING_SECRET, body, missing, now=lambda: now).verdict is gate.Verdict.unsigned

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.i18n import translator
 from bot.runtime.compose import build_deps, derived_secrets, wait_for_database, warm_up
-from bot.runtime.logs import configured_secrets, install_redaction
+from bot.runtime.logs import configure as configure_logging
 from storage.migrate import upgrade
 
 
@@ -32,11 +32,7 @@ def cli(ctx: click.Context, log_level: str | None) -> None:
     """Peerlink: offers, needs, peer matches, working groups and meetings."""
     ctx.ensure_object(dict)
     settings = Settings()
-    logging.basicConfig(
-        level=(log_level or settings.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    install_redaction(configured_secrets(settings, derived_secrets(settings)))
+    configure_logging(settings, level=log_level or settings.log_level, extra_secrets=derived_secrets(settings))
 
 
 @cli.group()

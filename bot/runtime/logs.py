@@ -9,12 +9,16 @@ a second log line. Tracebacks keep their lines but lose their secrets the same w
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
+from bot import log_context
 from bot.config import Settings
 
 REDACTED = "[redacted]"
@@ -53,7 +57,57 @@ class Redactor(logging.Filter):
             record.exc_text = self.clean(record.exc_text)
         if record.stack_info:
             record.stack_info = self.clean(record.stack_info)
+        record.peerlink = {key: self.clean(value) for key, value in log_context.current().items()}
         return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC), level, logger, message, the context fields, and the
+    traceback when there is one (as a string field, so the object stays on its line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "peerlink", {}),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["traceback"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of the record (click's test runner and
+    pytest swap it), never to a stream that was closed since the handler was made."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+def configure(settings: Settings, *, level: str, extra_secrets: Iterable[str] = ()) -> None:
+    """The processes' logging: one handler on stderr, text or JSON (LOG_FORMAT), secrets redacted."""
+    handler = _Stderr()
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "peerlink", False):
+            root.removeHandler(old)
+    handler.peerlink = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    install_redaction(configured_secrets(settings, extra_secrets))
 
 
 def configured_secrets(settings: Settings, extra: Iterable[str] = ()) -> list[str]:

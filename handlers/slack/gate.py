@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 from urllib.parse import parse_qs
@@ -88,12 +89,23 @@ def _metadata_ok(payload: dict[str, Any]) -> bool:
     return isinstance(metadata, str) and (metadata == "" or _json_object(metadata) is not None)
 
 
-def check(secret: str, body: bytes, headers: dict[str, str], *, now: Callable[[], float] = time.time) -> Verdict:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    verdict: Verdict
+    request_id: str | None = None  # the event id or trigger id, for the log context
+
+
+def _request_id(payload: dict[str, Any]) -> str | None:
+    found = payload.get("event_id") or payload.get("trigger_id")
+    return str(found)[:80] if found else None
+
+
+def check(secret: str, body: bytes, headers: dict[str, str], *, now: Callable[[], float] = time.time) -> Checked:
     if not signed(secret, body, headers, now=now):
         log.warning("refused a Slack request without a valid signature (%d bytes)", len(body))
-        return Verdict.unsigned
+        return Checked(Verdict.unsigned)
     payload = _payload(body, headers.get("content-type", ""))
     if payload is None or not _metadata_ok(payload):
         log.warning("refused a signed Slack request with a malformed payload (%d bytes)", len(body))
-        return Verdict.malformed
-    return Verdict.ok
+        return Checked(Verdict.malformed)
+    return Checked(Verdict.ok, _request_id(payload))

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.deps import Deps
+from bot.log_context import about
 from handlers.slack import gate
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
 
@@ -32,10 +33,11 @@ def slack_routes(deps: Deps) -> list[BaseRoute]:
     secret = deps.settings.slack_signing_secret.get_secret_value()
 
     async def events(request: Request) -> Response:
-        verdict = gate.check(secret, await request.body(), {k.lower(): v for k, v in request.headers.items()})
-        if verdict is not gate.Verdict.ok:
-            return Response(status_code=verdict.value)
-        return await handler.handle(request)  # Starlette keeps the body: bolt reads the same bytes
+        checked = gate.check(secret, await request.body(), {k.lower(): v for k, v in request.headers.items()})
+        if checked.verdict is not gate.Verdict.ok:
+            return Response(status_code=checked.verdict.value)
+        with about(platform="slack", request=checked.request_id):
+            return await handler.handle(request)  # Starlette keeps the body: bolt reads the same bytes
 
     async def endpoint(request: Request) -> Response:
         return await handler.handle(request)
