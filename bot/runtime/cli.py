@@ -87,15 +87,12 @@ def secrets_rotate(ctx: click.Context) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int | None) -> None:
     """Run the web process: Slack events, the Telegram webhook and /healthz."""
-    import uvicorn
-
-    from bot.runtime.web import build_web_app
+    from bot.runtime.web import serve as serve_web
 
     deps = _deps(ctx)
     wait_for_database(deps)
     warm_up(deps)
-    # log_config=None: uvicorn's records go through our (redacting) root handler, not its own
-    uvicorn.run(build_web_app(deps), host=host, port=port or deps.settings.port, log_config=None)
+    serve_web(deps, host=host, port=port or deps.settings.port)
 
 
 @cli.group()

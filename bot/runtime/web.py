@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -63,3 +66,32 @@ def _together(lifespans: list[Lifespan]) -> Lifespan:
             yield
 
     return lifespan
+
+
+GRACE_SECONDS = 20  # on SIGTERM, requests in flight get this long to finish
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal that stopped it, so a requested stop exited 143; a stop we
+    asked for and completed is a clean exit (0)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+def serve(deps: Deps, *, host: str, port: int) -> None:
+    # log_config=None: uvicorn's records go through our (redacting) root handler, not its own
+    config = uvicorn.Config(
+        build_web_app(deps), host=host, port=port, log_config=None, timeout_graceful_shutdown=GRACE_SECONDS
+    )
+    _Server(config).run()
