@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.matching import Matcher
+from bot.metrics import Metrics
 from bot.ports import Clock, Notifier, SystemClock
 from storage.db import SessionFactory
 
@@ -26,3 +27,5 @@ class Deps:
     links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
     # one per process: keeps each community's vector index in memory (bot/matching)
     matcher: Matcher = field(default_factory=Matcher)
+    # counters and histograms of this process, and the database gauges (bot/metrics.py)
+    metrics: Metrics = field(default_factory=Metrics.create)

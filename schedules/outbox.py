@@ -299,17 +299,23 @@ class Dispatcher:
         return True
 
     def _sent(self, row: Delivery, sent: SentRef) -> None:
+        now = self.deps.clock.now()
         # Committed right away: this commit closes the duplicate window (module docstring).
         with transaction(self.deps.sessions) as session:
             _set(
                 session,
                 row.id,
                 status=DeliveryStatus.sent,
-                sent_at=self.deps.clock.now(),
+                sent_at=now,
                 message_id=sent.message_id[:64],
                 claimed_until=None,
                 last_error=None,
             )
+        self._count(row, "sent")
+        self.deps.metrics.delivery_latency.labels(kind=row.kind).observe(max(0.0, (now - row.due_at).total_seconds()))
+
+    def _count(self, row: Delivery, outcome: str) -> None:
+        self.deps.metrics.deliveries.labels(kind=row.kind, outcome=outcome).inc()
 
     def _failed(self, row: Delivery, error: DeliveryError, rates: Sequence[Rate], report: TickReport) -> None:
         now = self.deps.clock.now()
@@ -321,9 +327,11 @@ class Dispatcher:
                 self._release(session, row, at=until)
                 _set(session, row.id, last_error=reason)
                 log.info("%s rate-limited: retry after %.1fs", row.dedupe_key, error.retry_after)
+                self._count(row, "rate_limited")
                 report.retried += 1
             elif error.permanent or row.attempts >= self.policy.max_attempts:
                 self._park(session, row, reason, now, permanent=error.permanent)
+                self._count(row, "parked")
                 report.parked += 1
             else:
                 at = now + self.policy.backoff(row.attempts)
@@ -336,6 +344,7 @@ class Dispatcher:
                     last_error=reason,
                 )
                 log.info("%s failed (%s), attempt %d; next at %s", row.dedupe_key, reason, row.attempts, at)
+                self._count(row, "retried")
                 report.retried += 1
 
     def _park(self, session: Session, row: Delivery, reason: str, now: datetime, *, permanent: bool) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.deps import Deps
 from bot.matching import Matcher
+from bot.metrics import Metrics
 from bot.ports import Clock, SystemClock
 from storage.db import make_engine, reachable, session_factory
 from storage.migrate import at_head, upgrade
@@ -28,12 +29,14 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         log.info("migrating the database to the latest revision")
         upgrade(engine, secret_keys=settings.secret_keys)
     clock = clock or SystemClock()
+    sessions = session_factory(engine)
     deps = Deps(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         clock=clock,
         matcher=Matcher(clock=clock),
+        metrics=Metrics.create(sessions, clock),
     )
     if settings.telegram_enabled:
         from handlers.telegram.application import install  # the composition root may import adapters

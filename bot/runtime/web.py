@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.middleware import Middleware
+from starlette.routing import Route
 
 from bot.deps import Deps
-from bot.runtime.compose import database_checks
+from bot.runtime.probes import RequestMetrics, probe_routes
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
 
-async def healthz(_request: Request) -> JSONResponse:
-    """Liveness: the process answers. Never looks at the database (a restart would not fix it)."""
-    return JSONResponse({"status": "ok"})
-
-
-def readiness(deps: Deps) -> Callable[[Request], Awaitable[JSONResponse]]:
-    """Readiness: send traffic here only while the database answers and carries every migration."""
-
-    async def readyz(_request: Request) -> JSONResponse:
-        checks = await asyncio.to_thread(database_checks, deps)
-        return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
-
-    return readyz
-
-
 def build_web_app(deps: Deps) -> Starlette:
-    routes: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readiness(deps), methods=["GET"]),
-    ]
+    routes = probe_routes(deps)
     lifespans: list[Lifespan] = []
     if deps.settings.telegram_enabled and deps.settings.telegram_webhook_url:
         from handlers.telegram.webhook import webhook
@@ -52,7 +32,9 @@ def build_web_app(deps: Deps) -> Starlette:
         from handlers.slack.web import slack_routes
 
         routes += slack_routes(deps)
-    return Starlette(routes=routes, lifespan=_together(lifespans))
+    paths = [route.path for route in routes if isinstance(route, Route)]
+    middleware = [Middleware(RequestMetrics, metrics=deps.metrics, routes=paths)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=_together(lifespans))
 
 
 def _together(lifespans: list[Lifespan]) -> Lifespan:

@@ -33,6 +33,10 @@ def slack_routes(deps: Deps) -> list[BaseRoute]:
     secret = deps.settings.slack_signing_secret.get_secret_value()
 
     async def events(request: Request) -> Response:
+        with deps.metrics.slack_ack_seconds.time():
+            return await answer(request)
+
+    async def answer(request: Request) -> Response:
         checked = gate.check(secret, await request.body(), {k.lower(): v for k, v in request.headers.items()})
         if checked.verdict is not gate.Verdict.ok:
             return Response(status_code=checked.verdict.value)
