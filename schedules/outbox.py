@@ -25,6 +25,11 @@ an attempt; other errors retry with exponential backoff; after `max_attempts` th
 the community's facilitators get a notice. `DeliveryError(permanent=True)` parks at once; Telegram's
 "forbidden" (never opened the bot, or blocked it) goes to `bot.reachability.mark_unreachable`.
 
+Rates. Rows are spaced under the platforms' limits (schedules/rates.py): the tick plans each row's
+slot locally, and right before sending the worker takes its turn in the rate bookings every worker
+shares, one send at a time per chat, so several workers together keep every limit and a chat's
+messages leave in order.
+
 Downtime. A due row whose `valid_until` has passed (a reminder after its meeting began) is skipped
 with a logged reason; anything else that fell due while the worker was down is sent late.
 """
@@ -33,7 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,7 +53,7 @@ from bot.log_context import about
 from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable
 from bot.readers import facilitators, member_reader
-from schedules.rates import Limiter, Rate, platform_rates
+from schedules.rates import Limiter, Rate, RateGate, platform_rates
 from storage.db import transaction
 from storage.models import Community, Delivery, DeliveryStatus
 
@@ -68,7 +74,6 @@ class OutboxPolicy:
     backoff_cap: timedelta = timedelta(hours=1)
     max_in_flight: int = 8
     send_timeout: timedelta = SEND_TIMEOUT  # a send still hanging then is retried later
-    rate_scale: float = 1.0  # > 1 sends slower than the platforms allow (e.g. 2.0 for two workers)
 
     def backoff(self, attempts: int) -> timedelta:
         delay: timedelta = self.backoff_base * (2 ** max(0, attempts - 1))
@@ -150,6 +155,12 @@ def _address(row: Delivery) -> Address:
     return Address(platform=platform, workspace=row.workspace, chat=row.chat)
 
 
+def _parts(row: Delivery) -> int:
+    """Platform messages a row makes: a text with a file is two, and each counts against a limit."""
+    reply = payload_to_reply(row.payload)
+    return 2 if reply.attachment is not None and reply.text else 1
+
+
 def _set(session: Session, row_id: int | None, **values: object) -> None:
     session.execute(update(Delivery).where(col(Delivery.id) == row_id).values(**values))
 
@@ -163,15 +174,18 @@ class Dispatcher:
         *,
         policy: OutboxPolicy | None = None,
         limiter: Limiter | None = None,
+        gate: RateGate | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.deps = deps
         self.policy = policy or OutboxPolicy()
         self.limiter = limiter or Limiter()
+        self.gate = gate or RateGate(deps.sessions)
         self.sleep = sleep
+        self._chats: dict[str, tuple[asyncio.Lock, int]] = {}  # per chat: its lock, and who holds or awaits it
 
     def _rates(self, row: Delivery) -> tuple[Rate, ...]:
-        return platform_rates(row.platform, row.workspace, row.chat, scale=self.policy.rate_scale)
+        return platform_rates(row.platform, row.workspace, row.chat)
 
     async def tick(self) -> TickReport:
         report = TickReport()
@@ -208,7 +222,7 @@ class Dispatcher:
             if slot > now + self.policy.horizon:
                 later.append((row, slot))
                 continue
-            self.limiter.book(rates, slot)
+            self.limiter.book(rates, slot, parts=_parts(row))
             booked.append((slot, row))
         if later:
             with transaction(self.deps.sessions) as session:
@@ -266,6 +280,32 @@ class Dispatcher:
                 self._release(session, row, at=held)
             report.released += 1
             return
+        async with self._chat_turn(f"{row.platform}:{row.workspace}:{row.chat}"):
+            await self._take_turn(row, rates)
+            if self._lease_holds(row, self.deps.clock.now(), report):
+                await self._send(row, rates, report)
+
+    @asynccontextmanager
+    async def _chat_turn(self, chat: str) -> AsyncIterator[None]:
+        """One send at a time per chat, in the order the rows were planned; forgotten when idle."""
+        lock, users = self._chats.get(chat, (asyncio.Lock(), 0))
+        self._chats[chat] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._chats[chat]
+            if users == 1:
+                del self._chats[chat]
+            else:
+                self._chats[chat] = (lock, users - 1)
+
+    async def _take_turn(self, row: Delivery, rates: Sequence[Rate]) -> None:
+        """Wait until every worker together leaves room under the row's rates, and take it."""
+        while (moment := self.gate.take(rates, self.deps.clock.now(), parts=_parts(row))) is not None:
+            await self.sleep((moment - self.deps.clock.now()).total_seconds())
+
+    async def _send(self, row: Delivery, rates: Sequence[Rate], report: TickReport) -> None:
         notifier = self.deps.notifiers[row.platform]
         try:
             async with asyncio.timeout(self.policy.send_timeout.total_seconds()):  # no extra task
@@ -324,6 +364,7 @@ class Dispatcher:
             if error.retry_after is not None and not error.permanent:
                 until = now + timedelta(seconds=max(0.0, error.retry_after))
                 self.limiter.hold(rates, until)
+                self.gate.hold(rates, until)
                 self._release(session, row, at=until)
                 _set(session, row.id, last_error=reason)
                 log.info("%s rate-limited: retry after %.1fs", row.dedupe_key, error.retry_after)

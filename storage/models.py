@@ -391,3 +391,12 @@ class StaleHome(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     marked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RateBooking(SQLModel, table=True):
+    """The next moment a platform rate (a chat, a bot overall) is free, shared by every worker so
+    that together they keep the platforms' limits; `held_until` is a 429's Retry-After."""
+
+    key: str = Field(primary_key=True, max_length=160)
+    free_at: datetime = Field(sa_type=UTCDateTime)
+    held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
