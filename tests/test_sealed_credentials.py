@@ -28,8 +28,8 @@ def _row(engine: Engine) -> dict[str, Any]:
     return json.loads(data) if isinstance(data, str) else dict(data)
 
 
-def _plain_install_at_0004(engine: Engine) -> None:
-    downgrade(engine, "0004")
+def _plain_install_before_sealing(engine: Engine) -> None:
+    downgrade(engine, "0005")
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -44,13 +44,13 @@ def test_the_migration_seals_plain_tokens_and_the_way_back_opens_them(database_u
     key = Fernet.generate_key().decode()
     engine = make_engine(database_url)
     try:
-        _plain_install_at_0004(engine)
+        _plain_install_before_sealing(engine)
         upgrade(engine, secret_keys=[key])
         sealed = _row(engine)
         assert "xoxb-plain-1" not in json.dumps(sealed)
         assert sealed["bot_id"] == "B1"  # only credentials are sealed
         assert unseal_fields(sealed, Sealer([key])) == PLAIN
-        downgrade(engine, "0004", secret_keys=[key])
+        downgrade(engine, "0005", secret_keys=[key])
         assert _row(engine) == PLAIN
     finally:
         engine.dispose()
@@ -59,7 +59,7 @@ def test_the_migration_seals_plain_tokens_and_the_way_back_opens_them(database_u
 def test_stored_tokens_without_a_key_stop_the_migration_with_a_clear_message(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
-        _plain_install_at_0004(engine)
+        _plain_install_before_sealing(engine)
         with pytest.raises(SealError, match="PEERLINK_SECRET_KEY"):
             upgrade(engine)
         assert _row(engine) == PLAIN  # nothing half-done
@@ -71,7 +71,7 @@ def test_rotation_reseals_with_the_new_key(database_url: str, monkeypatch: pytes
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     engine = make_engine(database_url)
     try:
-        _plain_install_at_0004(engine)
+        _plain_install_before_sealing(engine)
         upgrade(engine, secret_keys=[old])
         monkeypatch.setenv("DATABASE_URL", database_url)
         monkeypatch.setenv("PEERLINK_SECRET_KEY", f"{new},{old}")

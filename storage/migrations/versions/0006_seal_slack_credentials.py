@@ -1,7 +1,7 @@
 """Seal the Slack installation tokens stored in plain text (Fernet, PEERLINK_SECRET_KEY).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 07:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import context, op
 
 from storage.sealed import SealError, Sealer, seal_fields, unseal_fields
 
-revision: str = '0005'
-down_revision: str | None = '0004'
+revision: str = '0006'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
