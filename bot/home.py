@@ -77,15 +77,15 @@ def home(session: Session, who: Who, now: datetime) -> Home:
     return Home(
         language=who.language,
         posts=[HomePost(id=p.id or 0, kind=p.kind, title=p.title, status=p.status) for p in posts],
-        matches=pending_matches(session, who),
+        matches=pending_matches(session, who, now),
         meetings=upcoming_meetings(session, who, now),
     )
 
 
-def pending_matches(session: Session, who: Who) -> list[PendingMatch]:
+def pending_matches(session: Session, who: Who, now: datetime) -> list[PendingMatch]:
     """Suggestions on the member's side that still wait for their answer."""
     found: list[PendingMatch] = []
-    for view in my_matches(session, who):
+    for view in my_matches(session, who, now=now):
         if view.match.status != MatchStatus.suggested or view.my_response != Response.pending:
             continue
         organisation = session.get(Organisation, view.theirs.organisation_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import Translator
-from bot.matches import MatchError, introduce, my_matches, reasons_text, respond
+from bot.matches import MatchError, facilitate, my_matches, reasons_text, respond
 from bot.ports import Button, Reply
 from bot.text import shorten
 from handlers.application.turn import Turn
@@ -13,7 +13,7 @@ MATCH_BUTTONS = 5  # cards with accept/decline/block buttons on one message: mor
 
 
 def matches_command(turn: Turn, _args: str) -> list[Reply]:
-    views = my_matches(turn.session, turn.who)
+    views = my_matches(turn.session, turn.who, now=turn.deps.clock.now())
     if not views:
         return [turn.say("core.matches_none")]
     tr = turn.tr
@@ -89,10 +89,10 @@ def decline_command(turn: Turn, args: str) -> list[Reply]:
 
 def peer_introduce(turn: Turn, args: str) -> list[Reply]:
     number = _match_id(args)
-    match = turn.session.get(Match, number) if number is not None else None
-    if match is None or match.community_id != turn.who.community_id:
+    if number is None:
         return [turn.say("core.introduce_usage")]
-    if match.status not in (MatchStatus.suggested, MatchStatus.accepted):
-        return [turn.say("core.match_settled", number=match.id)]
-    introduce(turn.session, match, now=turn.deps.clock.now())
+    try:
+        match = facilitate(turn.session, turn.who, number, now=turn.deps.clock.now())
+    except MatchError as problem:
+        return [Reply(text=turn.tr.t(problem.key, **problem.values))]
     return [turn.say("core.match_introduced", number=match.id)]
