@@ -17,11 +17,12 @@ from sqlmodel import Session, col, select
 from bot.deliveries import enqueue
 from bot.deps import Deps
 from bot.i18n import N_
+from bot.match_card import cards_reply, match_card
 from bot.matching.eligibility import community_barriers, refusal
 from bot.meeting_time import ScheduleError, local_to_utc
 from bot.members import zone
 from bot.outcomes import Funnel, funnel
-from bot.ports import Button, Reply
+from bot.ports import Reply
 from bot.readers import Reader, channel_reader, community_channels
 from storage.models import (
     Channel,
@@ -30,7 +31,6 @@ from storage.models import (
     Match,
     MatchRound,
     MatchStatus,
-    Organisation,
     Post,
 )
 
@@ -130,27 +130,10 @@ def digest_reply(
     session: Session, reader: Reader, picked: Sequence[tuple[Match, Post, Post]], previous: Funnel | None
 ) -> Reply:
     tr = reader.tr
-    lines = [tr.t("schedules.digest_header", count=len(picked)) if picked else tr.t("schedules.digest_empty")]
-    buttons = []
-    for match, need, offer in picked:
-        need_org, offer_org = (
-            session.get(Organisation, need.organisation_id),
-            session.get(Organisation, offer.organisation_id),
-        )
-        lines.append(
-            tr.t(
-                "schedules.digest_line",
-                id=match.id,
-                need=need.title,
-                need_organisation=need_org.name if need_org else "",
-                offer=offer.title,
-                offer_organisation=offer_org.name if offer_org else "",
-            )
-        )
-        buttons.append(Button(label=tr.t("schedules.button_accept", id=match.id), value=f"/accept {match.id}"))
-    if previous is not None:
-        lines.append(tr.t("schedules.digest_last_round") + " " + funnel_text(reader, previous))
-    return Reply(text="\n".join(lines), buttons=tuple(buttons))
+    cards = [match_card(session, match, need, offer) for match, need, offer in picked]
+    header = tr.t("schedules.digest_header", count=len(cards)) if cards else tr.t("schedules.digest_empty")
+    footer = [tr.t("schedules.digest_last_round") + " " + funnel_text(reader, previous)] if previous else []
+    return cards_reply(header, cards, tr, footer=footer)
 
 
 def _plan(

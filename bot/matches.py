@@ -220,10 +220,10 @@ def introduction_text(session: Session, language: str, match: Match, mine: Post,
         my_organisation=my_org.name if my_org else "",
         theirs=theirs.title,
         their_organisation=their_org.name if their_org else "",
-        reasons=reasons_text(language, match),
+        reasons=reasons_text(language, match.reasons),
     )
 
 
-def reasons_text(language: str, match: Match) -> str:
+def reasons_text(language: str, reasons: Sequence[str]) -> str:
     """Why the pair was suggested, in the reader's language (stored language-neutral)."""
-    return "; ".join(render_stored(match.reasons, language)) or translator(language).t("core.reason_similar")
+    return "; ".join(render_stored(reasons, language)) or translator(language).t("core.reason_similar")
