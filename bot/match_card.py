@@ -20,7 +20,7 @@ from bot.matching import Suggestion
 from bot.members import Who
 from bot.ports import Button, Reply
 from bot.text import shorten
-from storage.models import Match, MatchStatus, Organisation, Post, PostKind, Response
+from storage.models import Match, MatchStatus, Organisation, Post, Response
 
 TITLE_SHOWN = 60  # characters of a post title on a card
 ORGANISATION_SHOWN = 30  # ... of an organisation's name on a button
@@ -28,8 +28,6 @@ ORGANISATION_SHOWN = 30  # ... of an organisation's name on a button
 
 @dataclass(frozen=True, slots=True)
 class CardSide:
-    post_id: int
-    kind: PostKind
     title: str
     organisation_id: int | None
     organisation: str
@@ -64,8 +62,6 @@ def _side(session: Session, post: Post) -> CardSide:
     """The one lookup a card needs per post."""
     organisation = session.get(Organisation, post.organisation_id)
     return CardSide(
-        post_id=post.id or 0,
-        kind=post.kind,
         title=post.title,
         organisation_id=organisation.id if organisation else None,
         organisation=organisation.name if organisation else "",
