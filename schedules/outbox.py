@@ -45,7 +45,8 @@ from bot.deps import Deps
 from bot.i18n import pick_language, translator
 from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable
-from bot.readers import facilitators, member_reader
+from bot.readers import member_reader
+from bot.roles import facilitators
 from schedules.rates import Limiter, Rate, platform_rates
 from storage.db import transaction
 from storage.models import Community, Delivery, DeliveryStatus
