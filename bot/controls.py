@@ -9,9 +9,9 @@ from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue
 from bot.i18n import N_
+from bot.matching.eligibility import is_paused
 from bot.meeting_time import ScheduleError, civil_moment, local_midnight
 from bot.members import Who
-from bot.outcomes import is_paused
 from bot.ports import Button, Reply
 from bot.posts import PostError, own_post
 from bot.readers import member_reader

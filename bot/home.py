@@ -11,21 +11,18 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine, delete, event, insert, literal, or_
 from sqlmodel import Session, col, select
 
-from bot.matches import my_matches
+from bot.match_card import MatchCard, my_cards
 from bot.members import Who
 from storage.models import (
     Identity,
     Match,
     MatchRound,
-    MatchStatus,
     Meeting,
     MeetingStatus,
     Member,
-    Organisation,
     Post,
     PostKind,
     PostStatus,
-    Response,
     Rsvp,
     RsvpAnswer,
     StaleHome,
@@ -46,17 +43,6 @@ class HomePost:
 
 
 @dataclass(frozen=True, slots=True)
-class PendingMatch:
-    """A suggestion waiting for this member's answer, seen from their side."""
-
-    id: int
-    mine: str  # the title of the member's own post
-    theirs: str  # the title of the other side's post
-    organisation: str  # who is on the other side
-    their_kind: PostKind
-
-
-@dataclass(frozen=True, slots=True)
 class UpcomingMeeting:
     id: int
     title: str
@@ -68,7 +54,7 @@ class UpcomingMeeting:
 class Home:
     language: str
     posts: Sequence[HomePost]
-    matches: Sequence[PendingMatch]
+    matches: Sequence[MatchCard]  # waiting for the member's answer
     meetings: Sequence[UpcomingMeeting]
 
 
@@ -77,28 +63,14 @@ def home(session: Session, who: Who, now: datetime) -> Home:
     return Home(
         language=who.language,
         posts=[HomePost(id=p.id or 0, kind=p.kind, title=p.title, status=p.status) for p in posts],
-        matches=pending_matches(session, who),
+        matches=pending_matches(session, who, now),
         meetings=upcoming_meetings(session, who, now),
     )
 
 
-def pending_matches(session: Session, who: Who) -> list[PendingMatch]:
+def pending_matches(session: Session, who: Who, now: datetime) -> list[MatchCard]:
     """Suggestions on the member's side that still wait for their answer."""
-    found: list[PendingMatch] = []
-    for view in my_matches(session, who):
-        if view.match.status != MatchStatus.suggested or view.my_response != Response.pending:
-            continue
-        organisation = session.get(Organisation, view.theirs.organisation_id)
-        found.append(
-            PendingMatch(
-                id=view.match.id or 0,
-                mine=view.mine.title,
-                theirs=view.theirs.title,
-                organisation=organisation.name if organisation else "",
-                their_kind=view.theirs.kind,
-            )
-        )
-    return found[:MATCHES_SHOWN]
+    return [card for card in my_cards(session, who, now=now) if card.waiting][:MATCHES_SHOWN]
 
 
 def upcoming_meetings(session: Session, who: Who, now: datetime) -> list[UpcomingMeeting]:

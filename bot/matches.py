@@ -13,6 +13,7 @@ from sqlmodel import Session, and_, col, or_, select
 from bot.deliveries import enqueue, member_address
 from bot.i18n import N_, pick_language, translator
 from bot.matching import render_stored
+from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, refusal
 from bot.members import Who
 from bot.ports import Address, Reply
 from storage.models import Community, Identity, Match, MatchStatus, Member, Organisation, Post, Response
@@ -20,6 +21,15 @@ from storage.queries import identities_of_member, members_of_organisation
 
 Side = Literal["need", "offer"]
 OPEN_STATUSES = (MatchStatus.suggested, MatchStatus.accepted, MatchStatus.introduced)
+
+
+REFUSAL_KEYS = {
+    Refusal.closed: N_("core.match_closed"),
+    Refusal.paused: N_("core.match_paused"),
+    Refusal.blocked: N_("core.match_blocked"),
+    Refusal.settled: N_("core.match_settled"),
+    Refusal.same_organisation: N_("core.match_same_organisation"),
+}
 
 
 class MatchError(Exception):
@@ -64,8 +74,9 @@ def _side_of(session: Session, who: Who, need: Post, offer: Post) -> Side | None
     return None
 
 
-def my_matches(session: Session, who: Who) -> list[MatchView]:
-    """Open matches on the member's posts (or their organisation's imported posts), best first."""
+def my_matches(session: Session, who: Who, *, now: datetime) -> list[MatchView]:
+    """Open matches on the member's posts (or their organisation's imported posts), best first; a
+    suggestion shows only while `eligibility` lets it go ahead."""
     organisation_id = who.member.organisation_id
     mine = select(Post.id).where(
         or_(
@@ -79,12 +90,16 @@ def my_matches(session: Session, who: Who) -> list[MatchView]:
         .where(or_(col(Match.need_id).in_(mine), col(Match.offer_id).in_(mine)))
         .order_by(col(Match.score).desc())
     ).all()
+    barriers = community_barriers(session, who.community_id, now)
     views = []
     for match in rows:
         need, offer = session.get(Post, match.need_id), session.get(Post, match.offer_id)
         side = _side_of(session, who, need, offer) if need and offer else None
-        if need and offer and side:
-            views.append(MatchView(match, need, offer, side))
+        if need is None or offer is None or side is None:
+            continue
+        if match.status == MatchStatus.suggested and refusal(need, offer, barriers) is not None:
+            continue
+        views.append(MatchView(match, need, offer, side))
     return views
 
 
@@ -98,8 +113,9 @@ def respond(session: Session, who: Who, match_id: int, *, accept: bool, now: dat
     side = _side_of(session, who, need, offer)
     if side is None:
         raise MatchError(N_("core.match_not_yours"), number=match_id)
-    if match.status not in (MatchStatus.suggested,):
+    if match.status != MatchStatus.suggested:
         raise MatchError(N_("core.match_settled"), number=match_id)
+    may_go_ahead(session, match, need, offer, now=now)
     answer = Response.accepted if accept else Response.declined
     if side == "need":
         match.need_response = answer
@@ -112,6 +128,25 @@ def respond(session: Session, who: Who, match_id: int, *, accept: bool, now: dat
         introduce(session, match, now=now)
     session.add(match)
     return MatchView(match, need, offer, side)
+
+
+def may_go_ahead(session: Session, match: Match, need: Post, offer: Post, *, now: datetime) -> None:
+    """Raise `MatchError` saying why, when `eligibility` no longer lets this pair go ahead."""
+    refused = pair_refusal(session, need, offer, now)
+    if refused is not None:
+        raise MatchError(REFUSAL_KEYS[refused], number=match.id)
+
+
+def facilitate(session: Session, who: Who, match_id: int, *, now: datetime) -> Match:
+    """`/peer introduce`: a facilitator introduces a pair without waiting for both answers."""
+    match = session.get(Match, match_id)
+    need = session.get(Post, match.need_id) if match else None
+    offer = session.get(Post, match.offer_id) if match else None
+    if match is None or need is None or offer is None or match.community_id != who.community_id:
+        raise MatchError(N_("core.introduce_usage"))
+    may_go_ahead(session, match, need, offer, now=now)
+    introduce(session, match, now=now)
+    return match
 
 
 def introduce(session: Session, match: Match, *, now: datetime) -> None:
@@ -185,10 +220,10 @@ def introduction_text(session: Session, language: str, match: Match, mine: Post,
         my_organisation=my_org.name if my_org else "",
         theirs=theirs.title,
         their_organisation=their_org.name if their_org else "",
-        reasons=reasons_text(language, match),
+        reasons=reasons_text(language, match.reasons),
     )
 
 
-def reasons_text(language: str, match: Match) -> str:
+def reasons_text(language: str, reasons: Sequence[str]) -> str:
     """Why the pair was suggested, in the reader's language (stored language-neutral)."""
-    return "; ".join(render_stored(match.reasons, language)) or translator(language).t("core.reason_similar")
+    return "; ".join(render_stored(reasons, language)) or translator(language).t("core.reason_similar")

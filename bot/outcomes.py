@@ -16,11 +16,12 @@ from sqlmodel import Session, col, select
 from bot.deliveries import enqueue
 from bot.i18n import N_, translator
 from bot.matches import side_members
+from bot.matching.eligibility import is_paused
 from bot.meeting_time import ScheduleError, civil_moment
 from bot.members import Who
 from bot.ports import Button, Reply
 from bot.readers import member_reader
-from storage.models import Match, MatchRound, MatchStatus, Member, Organisation, Post
+from storage.models import Match, MatchRound, MatchStatus, Organisation, Post
 
 FOLLOWUP_AFTER = timedelta(days=7)
 FOLLOWUP_ASKS = 2  # the second one only after "not yet"
@@ -61,10 +62,6 @@ def recent_rounds(session: Session, community_id: int, *, limit: int = 5) -> Seq
         .order_by(col(MatchRound.created_at).desc(), col(MatchRound.id).desc())
         .limit(limit)
     ).all()
-
-
-def is_paused(member: Member | None, now: datetime) -> bool:
-    return member is not None and member.paused_until is not None and member.paused_until > now
 
 
 def _posts(session: Session, match: Match) -> tuple[Post, Post]:

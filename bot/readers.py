@@ -16,7 +16,7 @@ from bot.deliveries import direct_address
 from bot.i18n import Translator, pick_language, translator
 from bot.members import Who, zone
 from bot.ports import Address, Platform
-from storage.models import Channel, Community, Identity, Member, Role
+from storage.models import Channel, Community, Identity, Member
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +60,6 @@ def community_channels(session: Session, community_id: int) -> Sequence[Channel]
         select(Channel)
         .where(Channel.community_id == community_id, col(Channel.is_community_channel).is_(True))
         .order_by(col(Channel.id))
-    ).all()
-
-
-def facilitators(session: Session, community_id: int) -> Sequence[Member]:
-    return session.exec(
-        select(Member)
-        .where(Member.community_id == community_id, col(Member.role).in_([Role.facilitator, Role.admin]))
-        .order_by(col(Member.id))
     ).all()
 
 

@@ -52,7 +52,8 @@ from bot.i18n import pick_language, translator
 from bot.log_context import about
 from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable
-from bot.readers import facilitators, member_reader
+from bot.readers import member_reader
+from bot.roles import facilitators
 from schedules.rates import Limiter, Rate, RateGate, platform_rates
 from storage.db import transaction
 from storage.models import Community, Delivery, DeliveryStatus

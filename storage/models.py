@@ -148,6 +148,7 @@ class Identity(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     dm_chat: str | None = Field(default=None, max_length=64)  # where a private message reaches them
     reachable: bool = Field(default=True)  # False after Telegram's 403 until they start the bot
+    platform_admin: bool = Field(default=False)  # what the platform last said (see `bot.roles`)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -37,7 +37,7 @@ def form_context(deps: Deps, sender: Sender) -> tuple[bool, str, str]:
     """May this person plan meetings, in which language, and which timezone to suggest."""
     with transaction(deps.sessions) as session:
         who = resolve(session, sender)
-        return is_facilitator(who, sender), who.language, who.timezone.key
+        return is_facilitator(session, who, sender), who.language, who.timezone.key
 
 
 def _block(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
