@@ -83,6 +83,7 @@ def test_serve_waits_for_the_database_and_reports_readiness(proxy: tuple[Proxy, 
             wait_until(lambda: _status(http, "/readyz") == 503, timeout=60)
             assert http.get("/readyz").json() == {"database": False, "migrations": False}
             assert http.get("/healthz").status_code == 200  # alive: restarting would not help
+            assert http.get("/metrics").status_code == 200  # the process's own figures still count
             cut.up()
             wait_until(lambda: _status(http, "/readyz") == 200, timeout=60)
     finally:
