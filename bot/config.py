@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 
+    # A person's budget of requests (messages, commands, presses) a web process or worker serves.
+    requests_per_minute: int = Field(default=30, ge=1)
+    requests_per_hour: int = Field(default=300, ge=1)
+
     # Fernet keys sealing stored credentials (Slack installations), newest first, comma-separated.
     peerlink_secret_key: SecretStr | None = None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.fairness import FairScheduler
 from bot.matching import Matcher
 from bot.metrics import Metrics
 from bot.ports import Clock, Notifier, SystemClock
@@ -27,5 +28,7 @@ class Deps:
     links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
     # one per process: keeps each community's vector index in memory (bot/matching)
     matcher: Matcher = field(default_factory=Matcher)
+    # fair turns for the work after an acknowledgement: one person's flood never delays another
+    fairness: FairScheduler = field(default_factory=FairScheduler)
     # counters and histograms of this process, and the database gauges (bot/metrics.py)
     metrics: Metrics = field(default_factory=Metrics.create)

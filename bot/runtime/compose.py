@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.fairness import FairScheduler, Limits
 from bot.matching import Matcher
 from bot.metrics import Metrics
 from bot.ports import Clock, SystemClock
@@ -37,6 +38,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         clock=clock,
         matcher=Matcher(clock=clock),
         metrics=Metrics.create(sessions, clock),
+        fairness=FairScheduler(Limits(per_minute=settings.requests_per_minute, per_hour=settings.requests_per_hour)),
     )
     if settings.telegram_enabled:
         from handlers.telegram.application import install  # the composition root may import adapters
