@@ -130,7 +130,7 @@ def check_meeting_title(raw: str) -> str:
     if not title:
         raise MeetingError(N_("schedules.error_no_title"))
     if len(title) > TITLE_MAX:
-        raise MeetingError(N_("schedules.error_title_long"), limit=TITLE_MAX)
+        raise MeetingError(N_("schedules.error_title_long"), count=TITLE_MAX)
     return title
 
 

@@ -33,11 +33,24 @@ class Who:
 
     @property
     def language(self) -> str:
-        return pick_language(self.member.language, self.identity.locale, self.community.language)
+        return member_language(self.member, self.identity, self.community)
 
     @property
     def timezone(self) -> ZoneInfo:
-        return zone(self.member.timezone or self.identity.timezone or self.community.timezone)
+        return member_zone(self.member, self.identity, self.community)
+
+
+def member_language(member: Member, identity: Identity | None, community: Community) -> str:
+    """The one rule for the language a member is written to in, in a reply or an outbox row: their
+    own choice (`/language`), else what their platform says (Slack or Telegram locale), else their
+    community's (DEFAULT_LANGUAGE for the default community)."""
+    return pick_language(member.language, identity.locale if identity else None, community.language)
+
+
+def member_zone(member: Member, identity: Identity | None, community: Community) -> ZoneInfo:
+    """The same rule for time: their own zone, else their platform's, else their community's
+    (DEFAULT_TIMEZONE for the default community), so a time typed is read, and shown, in it."""
+    return zone(member.timezone or (identity.timezone if identity else None) or community.timezone)
 
 
 def zone(name: str | None) -> ZoneInfo:

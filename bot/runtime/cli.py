@@ -140,7 +140,7 @@ def import_command(ctx: click.Context, file: Path) -> None:
             click.echo(describe(problem, tr), err=True)
         click.echo(tr.t("transfer.import_failed", count=len(failed.problems)), err=True)
         ctx.exit(1)
-    click.echo(tr.t("transfer.imported", total=result.total, created=result.created, updated=result.updated))
+    click.echo(tr.t("transfer.imported", count=result.total, created=result.created, updated=result.updated))
 
 
 @cli.command("export")
