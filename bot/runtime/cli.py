@@ -11,7 +11,7 @@ import click
 from bot.config import Settings
 from bot.deps import Deps
 from bot.i18n import translator
-from bot.runtime.compose import build_deps, warm_up
+from bot.runtime.compose import adopt_settings_once, build_deps, warm_up
 from storage.migrate import upgrade
 
 
@@ -47,6 +47,7 @@ def db_upgrade() -> None:
     deps = build_deps(Settings(), migrate=False)
     try:
         upgrade(deps.engine)
+        adopt_settings_once(deps.engine, deps.settings)
     finally:
         deps.engine.dispose()
     click.echo(translator(deps.settings.default_language).t("core.cli_database_ready"))
