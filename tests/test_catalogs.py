@@ -16,6 +16,7 @@ from bot.i18n import LOCALES, load_catalog, load_plurals, read_catalog, translat
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "handlers", "storage", "schedules")
+KEY_TAKERS = {"t", "n", "N_", "words", "all_words", "say"}  # functions whose first argument is a key
 KEY = re.compile(r"[a-z]+\.[a-z0-9_.]+")  # "core.ask_title"; a `say("/start")` elsewhere is no key
 
 
@@ -31,7 +32,7 @@ def _calls() -> list[tuple[str, str]]:
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 first = node.args[0]
                 literal = first.value if isinstance(first, ast.Constant) else None
-                if name in {"t", "n", "N_", "words", "say"} and isinstance(literal, str) and KEY.fullmatch(literal):
+                if name in KEY_TAKERS and isinstance(literal, str) and KEY.fullmatch(literal):
                     calls.append((name, literal))
     return calls
 

@@ -90,7 +90,7 @@ def pick_language(*candidates: str | None, default: str = FALLBACK) -> str:
 
 def fold(text: str) -> str:
     """Lowercase without accents, for matching words people type (`Cześć`, `czesc` -> `czesc`)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ł", "l"))
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("ł", "l"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
 
 
