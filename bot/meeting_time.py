@@ -99,21 +99,22 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     return start
 
 
-def _parse_local(day: str, clock: str) -> datetime:
+def _parse_local(day: str, clock: str, example: str) -> datetime:
     try:
         parsed_day = date.fromisoformat("-".join(part.zfill(2) for part in day.split("-")))
         hour, minute = (int(part) for part in clock.split(":"))
         return datetime.combine(parsed_day, time(hour, minute))
     except ValueError as exc:
-        raise MeetingError(N_("schedules.error_bad_date"), text=f"{day} {clock}") from exc
+        raise MeetingError(N_("schedules.error_bad_date"), text=f"{day} {clock}", example=example) from exc
 
 
 def parse_when(text: str, *, default_zone: ZoneInfo, now: datetime) -> When:
     """`YYYY-MM-DD HH:MM [TZ] rest` -> a future UTC instant; MeetingError names what is wrong."""
+    example = f"{example_day(now.astimezone(default_zone).date())} 16:00"  # ahead of the reader, never past
     found = _FORM.match(text)
     if not found:
-        raise MeetingError(N_("schedules.error_form"))
-    local = _parse_local(found.group(1), found.group(2))
+        raise MeetingError(N_("schedules.error_form"), example=example)
+    local = _parse_local(found.group(1), found.group(2), example)
     rest = (found.group(3) or "").strip()
     first, _, remainder = rest.partition(" ")
     zone = _zone_token(first, local) if first else None

@@ -4,6 +4,7 @@ code or name, `/pause` in plain words, and one rule for a member's language on e
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -13,7 +14,7 @@ from sqlmodel import select
 from bot.config import SUPPORTED_LANGUAGES
 from bot.deps import Deps
 from bot.i18n import language_choices, language_name, translator
-from bot.meeting_time import ScheduleError, parse_pause_day
+from bot.meeting_time import ScheduleError, parse_pause_day, parse_when
 from bot.ports import Address, Incoming, Sender
 from bot.readers import member_reader
 from bot.runtime.cli import cli
@@ -268,3 +269,13 @@ def test_match_language_must_be_known(database_url: str) -> None:
     spanish = runner.invoke(cli, ["match", "--language", "español"], obj={}, env=env)
     assert spanish.exit_code == 0, spanish.output
     assert spanish.output.startswith(translator("es").n("matching.round_suggestions", 0))
+
+
+def test_meeting_errors_give_an_example_ahead(clock: FakeClock) -> None:
+    """The examples used to be a fixed date that has since passed."""
+    with pytest.raises(ScheduleError) as refused:
+        parse_when("tomorrow at ten", default_zone=ZoneInfo("Europe/Madrid"), now=clock.now())
+    assert refused.value.values["example"] == "2026-03-16 16:00"
+    with pytest.raises(ScheduleError) as refused:
+        parse_when("2026-02-30 10:00 Call", default_zone=ZoneInfo("UTC"), now=clock.now())
+    assert refused.value.values["example"] == "2026-03-16 16:00"
