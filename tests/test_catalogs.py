@@ -20,9 +20,10 @@ KEY_TAKERS = {"t", "n", "N_", "words", "all_words", "say"}  # functions whose fi
 KEY = re.compile(r"[a-z]+\.[a-z0-9_.]+")  # "core.ask_title"; a `say("/start")` elsewhere is no key
 
 
-def _calls() -> list[tuple[str, str]]:
-    """(function name, key) for every call whose first argument is a catalog key."""
-    calls: list[tuple[str, str]] = []
+def _calls() -> list[tuple[str, str, set[str | None]]]:
+    """(function name, key, keyword names) for every call whose first argument is a catalog key
+    (`None` among the names stands for `**values`)."""
+    calls: list[tuple[str, str, set[str | None]]] = []
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -33,7 +34,7 @@ def _calls() -> list[tuple[str, str]]:
                 first = node.args[0]
                 literal = first.value if isinstance(first, ast.Constant) else None
                 if name in KEY_TAKERS and isinstance(literal, str) and KEY.fullmatch(literal):
-                    calls.append((name, literal))
+                    calls.append((name, literal, {keyword.arg for keyword in node.keywords}))
     return calls
 
 
@@ -42,8 +43,8 @@ def _placeholders(template: str) -> set[str]:
 
 
 CALLS = _calls()
-USED = {key for _, key in CALLS}
-COUNTED = {key for name, key in CALLS if name == "n"}  # asked with `tr.n(key, count)`
+USED = {key for _, key, _ in CALLS}
+COUNTED = {key for name, key, _ in CALLS if name == "n"}  # asked with `tr.n(key, count)`
 PLURAL_KEYS = set(load_plurals("en"))
 # gettext's Plural-Forms: two forms (one, other) everywhere but Polish (one, few, many).
 PLURAL_FORMS = dict.fromkeys(SUPPORTED_LANGUAGES, 2) | {"pl": 3}
@@ -88,6 +89,16 @@ def test_counted_messages_have_plural_forms() -> None:
     assert not PLURAL_KEYS & (set(load_catalog("en"))), "a key is both singular and plural"
     for key in PLURAL_KEYS:
         assert "count" in _placeholders(load_plurals("en")[key][-1]), f"{key} does not show its {{count}}"
+
+
+def test_plural_messages_are_given_their_count() -> None:
+    """`t` and `say` take a plural message's form from `count=`: a call without it would fail."""
+    uncounted = sorted(
+        f"{name}({key!r})"
+        for name, key, keywords in CALLS
+        if name in {"t", "say"} and key in PLURAL_KEYS and not keywords & {"count", None}
+    )
+    assert not uncounted, f"plural messages asked without count=: {uncounted}"
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
