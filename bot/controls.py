@@ -90,7 +90,7 @@ def plan_nudges(session: Session, *, community_id: int, now: datetime) -> int:
             continue
         tr = reader.tr
         reply = Reply(
-            text=tr.t("schedules.nudge", title=post.title, days=(now - post.updated_at).days),
+            text=tr.t("schedules.nudge", title=post.title, count=(now - post.updated_at).days),
             buttons=(
                 Button(label=tr.t("schedules.button_renew"), value=f"/renew {post.id}", style="primary"),
                 Button(label=tr.t("schedules.button_close"), value=f"/withdraw {post.id}", style="danger"),

@@ -11,10 +11,10 @@ from typing import Literal
 from sqlmodel import Session, and_, col, or_, select
 
 from bot.deliveries import enqueue, member_address
-from bot.i18n import N_, pick_language, translator
+from bot.i18n import N_, translator
 from bot.matching import render_stored
 from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, refusal
-from bot.members import Who
+from bot.members import Who, member_language
 from bot.ports import Address, Reply
 from storage.models import Community, Identity, Match, MatchStatus, Member, Organisation, Post, Response
 from storage.queries import identities_of_member, members_of_organisation
@@ -189,14 +189,9 @@ def _enqueue_intro(
     session: Session, match: Match, member: Member, mine: Post, theirs: Post, to: Address, now: datetime
 ) -> None:
     community = session.get(Community, match.community_id)
+    assert community is not None
     identity = identities_of_member(session=session, member_id=member.id or 0)
-    tr = translator(
-        pick_language(
-            member.language,
-            identity[0].locale if identity else None,
-            community.language if community else None,
-        )
-    )
+    tr = translator(member_language(member, identity[0] if identity else None, community))
     reply = Reply(text=introduction_text(session, tr.language, match, mine, theirs))
     enqueue(
         session,

@@ -83,7 +83,7 @@ def check_title(raw: str) -> str:
     if not title:
         raise PostError(EMPTY)
     if len(title) > TITLE_MAX:
-        raise PostError(N_("core.error_title_long"), length=len(title), limit=TITLE_MAX)
+        raise PostError(N_("core.error_title_long"), count=len(title), limit=TITLE_MAX)
     return title
 
 
@@ -92,7 +92,7 @@ def check_description(raw: str) -> str:
     if not description:
         raise PostError(EMPTY)
     if len(description) > DESCRIPTION_MAX:
-        raise PostError(N_("core.error_description_long"), length=len(description), limit=DESCRIPTION_MAX)
+        raise PostError(N_("core.error_description_long"), count=len(description), limit=DESCRIPTION_MAX)
     return description
 
 

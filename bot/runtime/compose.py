@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.community_defaults import adopt_settings
 from bot.config import Settings
 from bot.deps import Deps
 from bot.matching import Matcher
 from bot.ports import Clock, SystemClock
-from storage.db import make_engine, session_factory
+from storage.db import make_engine, session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import Community
 
@@ -25,6 +27,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         log.info("migrating the database to the latest revision")
         upgrade(engine)
+        adopt_settings_once(engine, settings)
     clock = clock or SystemClock()
     deps = Deps(
         settings=settings,
@@ -42,6 +45,12 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
 
         deps.notifiers["slack"] = SlackNotifier(deps)
     return deps
+
+
+def adopt_settings_once(engine: Engine, settings: Settings) -> None:
+    """DEFAULT_LANGUAGE and DEFAULT_TIMEZONE become the default community's, on a migrated database."""
+    with transaction(session_factory(engine)) as session:
+        adopt_settings(session, settings)
 
 
 def warm_up(deps: Deps) -> threading.Thread:

@@ -83,7 +83,7 @@ class _Checker:
             self.problem(name, N_("transfer.problem_required"))
         limit = limit or _LIMITS.get(name)
         if limit is not None and len(value) > limit:
-            self.problem(name, N_("transfer.problem_too_long"), length=len(value), limit=limit)
+            self.problem(name, N_("transfer.problem_too_long"), count=len(value), limit=limit)
         return value
 
     def choice(self, name: str, choices: Iterable[str], *, required: bool = False) -> str | None:

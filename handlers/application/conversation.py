@@ -8,9 +8,11 @@ process, carries on at the same step.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.deps import Deps
-from bot.i18n import N_, translator
+from bot.i18n import N_, language_name, translator
+from bot.language import Heard, detect_language, hear
 from bot.members import resolve
 from bot.ports import Incoming, Reply
 from bot.text import clean
@@ -61,25 +63,40 @@ def _state(turn: Turn) -> ConversationState | None:
 def route(turn: Turn) -> list[Reply]:
     text = clean(turn.incoming.text[:MAX_INPUT])
     state = _state(turn)
-    command = parse_command(text) or _bare_word_command(turn, text, state)
+    command = parse_command(text)
     if command is not None:
         return _command(turn, *command, state)
     if state is not None:
         return _continue(turn, state, text)
     if not text:
         return [turn.say("core.error_empty_message")]
-    return [turn.say("core.not_understood")]
+    heard = hear(text, BARE_WORDS, prefer=turn.tr.language, greeting="start") if turn.incoming.is_private else None
+    if heard is not None:
+        return _bare_word(turn, heard)
+    return [_not_understood(turn, text)]
 
 
-def _bare_word_command(turn: Turn, text: str, state: ConversationState | None) -> tuple[str, str] | None:
-    """In a private chat with no conversation going, `offer` or `oferta` starts one (Slack's Messages tab)."""
-    if state is not None or not turn.incoming.is_private:
-        return None
-    word = text.strip().lower()
-    for name, key in BARE_WORDS.items():
-        if word in turn.tr.words(key):
-            return name, ""
-    return None
+def _bare_word(turn: Turn, heard: Heard) -> list[Reply]:
+    """A greeting ("hola", "cześć") or a command word ("ayuda", "ofrecer") in a private chat with no
+    conversation going, in any of the seven languages, is answered in the language of the word.
+
+    Someone who never told us their language (no `/language` choice, no platform locale) is then
+    written to in it from now on, and told so, when the word belongs to that language alone; a
+    choice already made is kept: "hola" answers in Spanish once, `/language es` changes it."""
+    spoken = replace(turn, tr=translator(heard.language))
+    notes: list[Reply] = []
+    if heard.unambiguous and turn.who.own_language is None and heard.language != turn.tr.language:
+        turn.who.member.language = heard.language
+        turn.session.add(turn.who.member)
+        notes.append(spoken.say("core.language_set", language=language_name(heard.language)))
+    return [*_command(spoken, heard.name, "", None), *notes]
+
+
+def _not_understood(turn: Turn, text: str) -> Reply:
+    """In the person's language; for someone who never told us theirs, the language of what they
+    wrote when it is long enough to tell."""
+    language = turn.tr.language if turn.who.own_language else detect_language(text, turn.tr.language)
+    return Reply(text=translator(language or turn.tr.language).t("core.not_understood"))
 
 
 def _command(turn: Turn, name: str, args: str, state: ConversationState | None) -> list[Reply]:
@@ -142,6 +159,7 @@ def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
 KEEP_CONVERSATION = frozenset({"help", "start"})
 
 BARE_WORDS = {
+    "start": N_("core.word_greetings"),
     "offer": N_("core.word_cmd_offer"),
     "need": N_("core.word_cmd_need"),
     "help": N_("core.word_cmd_help"),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import N_, normalise_language, translator
+from bot.i18n import N_, language_choices, language_from_name, language_name, translator
 from bot.members import Who
 from bot.ports import Button, Reply
 from bot.posts import PostError, editable_post, withdraw
@@ -26,15 +26,6 @@ STATUS_KEYS = {
     PostStatus.withdrawn: N_("core.status_withdrawn"),
 }
 KIND_KEYS = {PostKind.offer: N_("core.kind_offer"), PostKind.need: N_("core.kind_need")}
-LANGUAGE_NAMES = {
-    "en": "English",
-    "es": "Español",
-    "pt": "Português",
-    "fr": "Français",
-    "it": "Italiano",
-    "nl": "Nederlands",
-    "pl": "Polski",
-}
 
 
 def help_command(turn: Turn, _args: str) -> list[Reply]:
@@ -102,13 +93,15 @@ def edit_command(turn: Turn, args: str) -> list[Reply]:
 
 
 def language_command(turn: Turn, args: str) -> list[Reply]:
-    code = normalise_language(args.strip()) if args.strip() else None
+    """`/language es`, `/language español`, `/language Spanish`, `/language hiszpański`: a code or a
+    name in any of the seven languages. Anything else lists the choices (an unknown one says so)."""
+    wanted = " ".join(args.split())
+    code = language_from_name(wanted) if wanted else None
     if code is None:
-        options = ", ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in SUPPORTED_LANGUAGES)
-        key = N_("core.language_unknown") if args.strip() else N_("core.language_current")
-        buttons = tuple(Button(label=LANGUAGE_NAMES[c], value=f"/language {c}") for c in SUPPORTED_LANGUAGES)
-        text = turn.tr.t(key, language=LANGUAGE_NAMES[turn.tr.language], options=options)
+        key = N_("core.language_unknown") if wanted else N_("core.language_current")
+        buttons = tuple(Button(label=language_name(c), value=f"/language {c}") for c in SUPPORTED_LANGUAGES)
+        text = turn.tr.t(key, language=language_name(turn.tr.language), options=language_choices())
         return [Reply(text=text, buttons=buttons)]
     turn.who.member.language = code
     turn.session.add(turn.who.member)
-    return [Reply(text=translator(code).t("core.language_set", language=LANGUAGE_NAMES[code]))]
+    return [Reply(text=translator(code).t("core.language_set", language=language_name(code)))]

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from babel.dates import format_date
+
 from bot import controls, meetings, outcomes
 from bot.i18n import N_
 from bot.meeting_ics import ics_attachment
-from bot.meeting_time import ScheduleError, parse_day, show
+from bot.meeting_time import ScheduleError, example_day, parse_pause_day, show
 from bot.ports import Reply
 from handlers.application.turn import Turn
 from storage.models import RsvpAnswer
@@ -82,17 +84,17 @@ def ics_command(turn: Turn, args: str) -> list[Reply]:
 
 
 def pause_command(turn: Turn, args: str) -> list[Reply]:
-    words = args.split()
-    if words and words[0].lower() in turn.tr.words("schedules.words_until"):
-        words = words[1:]
-    if len(words) != 1:
-        return [turn.say("schedules.pause_usage")]
+    """`/pause until friday`, `/pause mañana`, `/pause in 2 weeks`, `/pause until 2027-01-10`."""
+    now = turn.deps.clock.now()
+    today = now.astimezone(turn.who.timezone).date()
+    if not args.strip():
+        return [turn.say("schedules.pause_usage", example=example_day(today))]
     try:
-        until = parse_day(words[0])
-        controls.pause(turn.session, turn.who, until, now=turn.deps.clock.now())
+        until = parse_pause_day(args, today=today)
+        controls.pause(turn.session, turn.who, until, now=now)
     except ScheduleError as error:
         return problem(turn, error)
-    return [turn.say("schedules.paused", date=until.isoformat())]
+    return [turn.say("schedules.paused", date=format_date(until, "full", locale=turn.tr.language))]
 
 
 def resume_command(turn: Turn, _args: str) -> list[Reply]:

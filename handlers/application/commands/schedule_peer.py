@@ -61,7 +61,7 @@ def _new(turn: Turn, text: str) -> list[Reply]:
             id=meeting.id,
             title=meeting.title,
             when=show(meeting.start_at, turn.who.timezone, turn.tr.language),
-            channels=len(channels),
+            count=len(channels),
             offsets=", ".join(duration_text(delta) for delta in offsets),
         )
     ]

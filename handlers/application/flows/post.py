@@ -48,10 +48,6 @@ def _store(draft: Draft, post: PostDraft) -> None:
     draft["post"] = post.to_json()
 
 
-def _kind(turn: Turn, draft: Draft) -> str:
-    return turn.tr.t(KIND_KEYS[PostKind(draft["post"]["kind"])])
-
-
 def _is(turn: Turn, text: str, key: str) -> bool:
     return text.strip().lower() in turn.tr.words(key)
 
@@ -60,14 +56,14 @@ def _is(turn: Turn, text: str, key: str) -> bool:
 
 
 def prompt(turn: Turn, step: str, draft: Draft) -> list[Reply]:
-    kind = _kind(turn, draft)
     if step == "organisation":
         return [turn.say("core.ask_organisation")]
     if step == "title":
         key = N_("core.ask_title_offer") if draft["post"]["kind"] == "offer" else N_("core.ask_title_need")
         return [turn.say(key)]
     if step == "description":
-        return [turn.say("core.ask_description", kind=kind)]
+        key = N_("core.ask_description_offer") if draft["post"]["kind"] == "offer" else N_("core.ask_description_need")
+        return [turn.say(key)]
     if step == "topics":
         return [topics_reply(turn, draft)]
     if step == "format":
@@ -142,7 +138,7 @@ def on_organisation(turn: Turn, text: str, draft: Draft) -> Outcome:
     if not name:
         return Outcome("organisation", [turn.say("core.error_empty_organisation")])
     if len(name) > ORGANISATION_MAX:
-        return Outcome("organisation", [turn.say("core.error_organisation_long", limit=ORGANISATION_MAX)])
+        return Outcome("organisation", [turn.say("core.error_organisation_long", count=ORGANISATION_MAX)])
     organisation = get_or_create_organisation(session=turn.session, community_id=turn.who.community_id, name=name)
     turn.who.member.organisation_id = organisation.id
     turn.session.add(turn.who.member)
