@@ -11,6 +11,7 @@ from typing import Literal
 from sqlmodel import Session, and_, col, or_, select
 
 from bot.deliveries import enqueue, member_address
+from bot.errors import UserError
 from bot.i18n import N_, pick_language, translator
 from bot.matching import render_stored
 from bot.members import Who
@@ -20,13 +21,6 @@ from storage.queries import identities_of_member, members_of_organisation
 
 Side = Literal["need", "offer"]
 OPEN_STATUSES = (MatchStatus.suggested, MatchStatus.accepted, MatchStatus.introduced)
-
-
-class MatchError(Exception):
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
 
 
 @dataclass(frozen=True)
@@ -94,12 +88,12 @@ def respond(session: Session, who: Who, match_id: int, *, accept: bool, now: dat
     need = session.get(Post, match.need_id) if match else None
     offer = session.get(Post, match.offer_id) if match else None
     if match is None or need is None or offer is None or match.community_id != who.community_id:
-        raise MatchError(N_("core.match_not_found"), number=match_id)
+        raise UserError(N_("core.match_not_found"), number=match_id)
     side = _side_of(session, who, need, offer)
     if side is None:
-        raise MatchError(N_("core.match_not_yours"), number=match_id)
+        raise UserError(N_("core.match_not_yours"), number=match_id)
     if match.status not in (MatchStatus.suggested,):
-        raise MatchError(N_("core.match_settled"), number=match_id)
+        raise UserError(N_("core.match_settled"), number=match_id)
     answer = Response.accepted if accept else Response.declined
     if side == "need":
         match.need_response = answer

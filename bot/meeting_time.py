@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_datetime
 from babel.units import format_unit
 
+from bot.errors import UserError
 from bot.i18n import N_
 from bot.text import clean, one_line
 from storage.models import TITLE_MAX
@@ -42,19 +43,6 @@ _ABBREVIATION_LIKE = re.compile(r"^[A-Z]{1,5}$")
 _FORM = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2})\s+(\d{1,2}:\d{2})(?:\s+(.*))?$", re.DOTALL)
 
 
-class ScheduleError(Exception):
-    """A request about meetings, follow-ups or pauses that cannot be done; `key` is the catalog
-    message to show (domain `schedules`)."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-
-MeetingError = ScheduleError
-
-
 @dataclass(frozen=True, slots=True)
 class When:
     start: datetime  # UTC
@@ -73,16 +61,16 @@ def _zone_token(token: str, local: datetime) -> ZoneInfo | None:
     """The zone `token` names, None when it is no zone (then it is the title's first word)."""
     upper = token.upper()
     if upper in AMBIGUOUS and token == upper:
-        raise MeetingError(N_("schedules.error_ambiguous_zone"), zone=token)
+        raise UserError(N_("schedules.error_ambiguous_zone"), zone=token)
     if upper in ABBREVIATIONS and (token == upper or upper in {"UTC", "GMT"}):
         zone = ZoneInfo(ABBREVIATIONS[upper])
         if upper not in {"UTC", "GMT", "Z"} and local.replace(tzinfo=zone).tzname() != upper:
-            raise MeetingError(N_("schedules.error_zone_not_in_effect"), zone=token, date=local.date().isoformat())
+            raise UserError(N_("schedules.error_zone_not_in_effect"), zone=token, date=local.date().isoformat())
         return zone
     if _ZONE_LIKE.match(token):
         named = zone_named(token)
         if named is None:
-            raise MeetingError(N_("schedules.error_unknown_zone"), zone=token)
+            raise UserError(N_("schedules.error_unknown_zone"), zone=token)
         return named
     return None
 
@@ -93,7 +81,7 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     aware = local.replace(tzinfo=zone, fold=0)
     start = aware.astimezone(UTC)
     if start.astimezone(zone).replace(tzinfo=None) != local:
-        raise MeetingError(N_("schedules.error_nonexistent_time"), time=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
+        raise UserError(N_("schedules.error_nonexistent_time"), time=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
     return start
 
 
@@ -103,14 +91,14 @@ def _parse_local(day: str, clock: str) -> datetime:
         hour, minute = (int(part) for part in clock.split(":"))
         return datetime.combine(parsed_day, time(hour, minute))
     except ValueError as exc:
-        raise MeetingError(N_("schedules.error_bad_date"), text=f"{day} {clock}") from exc
+        raise UserError(N_("schedules.error_bad_date"), text=f"{day} {clock}") from exc
 
 
 def parse_when(text: str, *, default_zone: ZoneInfo, now: datetime) -> When:
-    """`YYYY-MM-DD HH:MM [TZ] rest` -> a future UTC instant; MeetingError names what is wrong."""
+    """`YYYY-MM-DD HH:MM [TZ] rest` -> a future UTC instant; UserError names what is wrong."""
     found = _FORM.match(text)
     if not found:
-        raise MeetingError(N_("schedules.error_form"))
+        raise UserError(N_("schedules.error_form"))
     local = _parse_local(found.group(1), found.group(2))
     rest = (found.group(3) or "").strip()
     first, _, remainder = rest.partition(" ")
@@ -121,16 +109,16 @@ def parse_when(text: str, *, default_zone: ZoneInfo, now: datetime) -> When:
         rest = remainder.strip()
     start = local_to_utc(local, zone)
     if start <= now:
-        raise MeetingError(N_("schedules.error_past"), when=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
+        raise UserError(N_("schedules.error_past"), when=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
     return When(start=start, zone=zone, rest=rest)
 
 
 def check_meeting_title(raw: str) -> str:
     title = one_line(clean(raw))
     if not title:
-        raise MeetingError(N_("schedules.error_no_title"))
+        raise UserError(N_("schedules.error_no_title"))
     if len(title) > TITLE_MAX:
-        raise MeetingError(N_("schedules.error_title_long"), limit=TITLE_MAX)
+        raise UserError(N_("schedules.error_title_long"), limit=TITLE_MAX)
     return title
 
 
@@ -142,11 +130,11 @@ def show(instant: datetime, zone: ZoneInfo, language: str) -> str:
 
 
 def parse_day(text: str) -> date:
-    """A `YYYY-MM-DD` date, or MeetingError."""
+    """A `YYYY-MM-DD` date, or UserError."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise MeetingError(N_("schedules.error_bad_date"), text=text.strip()) from exc
+        raise UserError(N_("schedules.error_bad_date"), text=text.strip()) from exc
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -155,7 +143,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     for hour in range(0, 4):
         try:
             return local_to_utc(datetime.combine(day, time(hour)), zone)
-        except MeetingError:
+        except UserError:
             continue
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.i18n import Translator
-from bot.matches import MatchError, introduce, my_matches, reasons_text, respond
+from bot.i18n import N_, Translator
+from bot.matches import introduce, my_matches, reasons_text, respond
+from bot.numbers import number as parse_number
 from bot.ports import Button, Reply
 from bot.text import shorten
 from handlers.application.turn import Turn
@@ -59,19 +60,9 @@ def _state(turn: Turn, match: Match, mine: Response) -> str:
     return turn.tr.t("core.match_state_open")
 
 
-def _match_id(args: str) -> int | None:
-    token = args.strip().lstrip("#")
-    return int(token) if token.isdigit() else None
-
-
 def _answer(turn: Turn, args: str, *, accept: bool) -> list[Reply]:
-    number = _match_id(args)
-    if number is None:
-        return [turn.say("core.match_usage")]
-    try:
-        view = respond(turn.session, turn.who, number, accept=accept, now=turn.deps.clock.now())
-    except MatchError as problem:
-        return [Reply(text=turn.tr.t(problem.key, **problem.values))]
+    number = parse_number(args, usage=N_("core.match_usage"))
+    view = respond(turn.session, turn.who, number, accept=accept, now=turn.deps.clock.now())
     if not accept:
         return [turn.say("core.match_declined", number=number)]
     if view.match.status == MatchStatus.introduced:
@@ -88,8 +79,7 @@ def decline_command(turn: Turn, args: str) -> list[Reply]:
 
 
 def peer_introduce(turn: Turn, args: str) -> list[Reply]:
-    number = _match_id(args)
-    match = turn.session.get(Match, number) if number is not None else None
+    match = turn.session.get(Match, parse_number(args, usage=N_("core.introduce_usage")))
     if match is None or match.community_id != turn.who.community_id:
         return [turn.say("core.introduce_usage")]
     if match.status not in (MatchStatus.suggested, MatchStatus.accepted):
