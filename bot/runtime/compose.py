@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.home import watch
 from bot.matching import Matcher
 from bot.ports import Clock, SystemClock
 from storage.db import make_engine, session_factory
@@ -33,6 +34,9 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         clock=clock,
         matcher=Matcher(clock=clock),
     )
+    if settings.slack_enabled:
+        # Slack draws App Homes: from now on every write notes whose home it changes (bot.home).
+        watch(deps.sessions, ["slack"])
     if settings.telegram_enabled:
         from handlers.telegram.application import install  # the composition root may import adapters
 
