@@ -34,6 +34,11 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         clock=clock,
         matcher=Matcher(clock=clock),
     )
+    # Slack's group DMs are a matter of addressing, not of this process talking to Slack: a
+    # facilitator on Telegram may introduce two Slack members, whose worker then delivers it.
+    from handlers.slack.people import group_chat  # the composition root may import adapters
+
+    deps.group_chats["slack"] = group_chat
     if settings.slack_enabled:
         # Slack draws App Homes: from now on every write notes whose home it changes (bot.home).
         watch(deps.sessions, ["slack"])

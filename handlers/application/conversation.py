@@ -71,11 +71,13 @@ def _state(turn: Turn) -> ConversationState | None:
 
 def answered(turn: Turn, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
     """`act`'s replies. A request that cannot be done (`UserError`, from any command, step or save)
-    is answered here, once, and whatever it had written is rolled back to the savepoint."""
+    is answered here, once, and nothing it had changed is kept. (The whole transaction is rolled
+    back, not a savepoint: on SQLite a savepoint opened before the first write pins a snapshot that
+    a concurrent writer makes stale, and the write then fails with "database is locked".)"""
     try:
-        with turn.session.begin_nested():
-            return act(turn)
+        return act(turn)
     except UserError as problem:
+        turn.session.rollback()
         return [turn.say(problem.key, **problem.values)]
 
 

@@ -23,10 +23,10 @@ from handlers.slack import send
 from handlers.slack.app_home import refresh_stale
 from handlers.slack.client import bot_token, web_client
 from handlers.slack.installations import DatabaseInstallationStore
+from handlers.slack.people import GROUP_PREFIX
 
 log = logging.getLogger(__name__)
 
-GROUP_PREFIX = "users:"
 USER_PREFIXES = ("U", "W")  # Slack user ids (W: Enterprise Grid)
 PERMANENT = frozenset(
     {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.ports import Address, Sender
 log = logging.getLogger(__name__)
 
 PROFILE_TTL = 600.0  # seconds a users.info answer is trusted
+GROUP_PREFIX = "users:"  # a group DM, by its people: the notifier finds or opens it (conversations.open)
 
 
 def sender_from_user(team_id: str, user: dict[str, Any]) -> Sender:
@@ -74,6 +76,11 @@ class Directory:
 
 def chat_address(team_id: str, channel_id: str) -> Address:
     return Address(platform="slack", workspace=team_id, chat=channel_id)
+
+
+def group_chat(team_id: str, user_ids: Sequence[str]) -> Address:
+    """The group DM of several people of one workspace, as an address the outbox can keep."""
+    return Address(platform="slack", workspace=team_id, chat=GROUP_PREFIX + ",".join(sorted(set(user_ids))))
 
 
 def is_private_channel(channel_id: str) -> bool:

@@ -62,7 +62,8 @@ def _state(turn: Turn, match: Match, mine: Response) -> str:
 
 def _answer(turn: Turn, args: str, *, accept: bool) -> list[Reply]:
     number = parse_number(args, usage=N_("core.match_usage"))
-    view = respond(turn.session, turn.who, number, accept=accept, now=turn.deps.clock.now())
+    now = turn.deps.clock.now()
+    view = respond(turn.session, turn.who, number, accept=accept, now=now, group_chats=turn.deps.group_chats)
     if not accept:
         return [turn.say("core.match_declined", number=number)]
     if view.match.status == MatchStatus.introduced:
@@ -84,5 +85,5 @@ def peer_introduce(turn: Turn, args: str) -> list[Reply]:
         return [turn.say("core.introduce_usage")]
     if match.status not in (MatchStatus.suggested, MatchStatus.accepted):
         return [turn.say("core.match_settled", number=match.id)]
-    introduce(turn.session, match, now=turn.deps.clock.now())
+    introduce(turn.session, match, now=turn.deps.clock.now(), group_chats=turn.deps.group_chats)
     return [turn.say("core.match_introduced", number=match.id)]
