@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    Channel,
     Community,
     ConversationState,
     Identity,
@@ -19,6 +22,9 @@ from storage.models import (
     Post,
     PostKind,
     PostStatus,
+    SeenEvent,
+    SlackInstallation,
+    SlackOAuthState,
     Workspace,
 )
 
@@ -157,3 +163,44 @@ def workspace_of(*, session: Session, platform: str, external_id: str) -> Worksp
 
 def community_by_name(*, session: Session, name: str) -> Community | None:
     return session.exec(select(Community).where(Community.name == name)).first()
+
+
+def channel_at(*, session: Session, platform: str, workspace: str, chat: str) -> Channel | None:
+    """The row of a group chat, if the bot has met it."""
+    return session.exec(
+        select(Channel).where(Channel.platform == platform, Channel.workspace == workspace, Channel.chat == chat)
+    ).first()
+
+
+def latest_slack_installation(
+    *, session: Session, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+) -> SlackInstallation | None:
+    """The newest installation of a workspace; without an enterprise id (the outbox knows only the
+    team) any installation of the team fits."""
+    query = select(SlackInstallation).where(SlackInstallation.team_id == (team_id or ""))
+    if enterprise_id is not None:
+        query = query.where(SlackInstallation.enterprise_id == enterprise_id)
+    if user_id is not None:
+        query = query.where(SlackInstallation.user_id == user_id)
+    return session.exec(query.order_by(col(SlackInstallation.id).desc())).first()
+
+
+def delete_slack_installations(
+    *, session: Session, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+) -> None:
+    query = delete(SlackInstallation).where(
+        col(SlackInstallation.enterprise_id) == (enterprise_id or ""),
+        col(SlackInstallation.team_id) == (team_id or ""),
+    )
+    if user_id is not None:
+        query = query.where(col(SlackInstallation.user_id) == user_id)
+    session.execute(query)
+
+
+def slack_oauth_state(*, session: Session, state: str) -> SlackOAuthState | None:
+    return session.exec(select(SlackOAuthState).where(SlackOAuthState.state == state)).first()
+
+
+def forget_seen_events(*, session: Session, before: datetime) -> None:
+    """Drop the request ids remembered for deduplication that are older than `before`."""
+    session.execute(delete(SeenEvent).where(col(SeenEvent.created_at) < before))
