@@ -39,7 +39,6 @@ ABBREVIATIONS: dict[str, str] = {
 }
 AMBIGUOUS = frozenset({"CST", "CDT", "IST", "BST", "AST", "ADT", "MST", "SST", "ECT", "PET", "ART"})
 _ZONE_LIKE = re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)+$")
-_ABBREVIATION_LIKE = re.compile(r"^[A-Z]{1,5}$")
 _FORM = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2})\s+(\d{1,2}:\d{2})(?:\s+(.*))?$", re.DOTALL)
 
 

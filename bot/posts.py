@@ -134,9 +134,7 @@ def editable_post(session: Session, who: Who, post_id: int) -> Post:
 
 
 def withdraw(session: Session, who: Who, post_id: int) -> Post:
-    post = own_post(session, who, post_id)
-    if post.status == PostStatus.withdrawn:
-        raise UserError(N_("core.error_post_withdrawn"), number=post_id)
+    post = editable_post(session, who, post_id)
     post.status = PostStatus.withdrawn
     post.updated_at = utcnow()
     session.add(post)

@@ -124,13 +124,6 @@ def posts_of_member(*, session: Session, member_id: int, include_withdrawn: bool
     return session.exec(query.order_by(col(Post.id))).all()
 
 
-def open_posts(*, session: Session, community_id: int, kind: PostKind | None = None) -> Sequence[Post]:
-    query = select(Post).where(Post.community_id == community_id, Post.status == PostStatus.open)
-    if kind is not None:
-        query = query.where(Post.kind == kind)
-    return session.exec(query.order_by(col(Post.id))).all()
-
-
 def all_posts(*, session: Session, community_id: int) -> Sequence[Post]:
     return session.exec(select(Post).where(Post.community_id == community_id).order_by(col(Post.id))).all()
 

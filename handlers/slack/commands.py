@@ -47,7 +47,6 @@ async def open_post_modal(deps: Deps, client: AsyncWebClient, command: dict[str,
         translator(language),
         text=unescape(str(command.get("text", ""))).strip(),
         ask_organisation=ask_organisation,
-        channel=str(command.get("channel_id", "")),
     )
     await client.views_open(trigger_id=command["trigger_id"], view=view)
 

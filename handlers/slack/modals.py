@@ -28,7 +28,6 @@ TITLE_KEYS = {PostKind.offer: N_("slack.modal_title_offer"), PostKind.need: N_("
 class Submission:
     draft: PostDraft
     organisation: str | None  # typed in the modal (asked only of members without one)
-    channel: str
     errors: dict[str, str] = field(default_factory=dict)  # block id -> message, shown on the field
 
 
@@ -71,7 +70,7 @@ def _format_input(tr: Translator) -> dict[str, Any]:
     return {"type": "static_select", "options": options, "initial_option": options[0]}
 
 
-def post_modal(kind: PostKind, tr: Translator, *, text: str, ask_organisation: bool, channel: str) -> dict[str, Any]:
+def post_modal(kind: PostKind, tr: Translator, *, text: str, ask_organisation: bool) -> dict[str, Any]:
     """The modal for `/offer` or `/need`; `text` is what was typed after the command."""
     title = text if len(text) <= TITLE_MAX else ""
     blocks: list[dict[str, Any]] = []
@@ -97,7 +96,7 @@ def post_modal(kind: PostKind, tr: Translator, *, text: str, ask_organisation: b
         ),
         _input("format", tr.t("slack.modal_field_format"), _format_input(tr)),
     ]
-    metadata = {"kind": kind.value, "lang": tr.language, "channel": channel}
+    metadata = {"kind": kind.value, "lang": tr.language}
     return {
         "type": "modal",
         "callback_id": CALLBACK,
@@ -140,4 +139,4 @@ def read_submission(view: dict[str, Any]) -> Submission:
         topics=[str(option["value"]) for option in chosen],
         format=PostFormat(str(picked)) if picked in PostFormat.__members__ else None,
     )
-    return Submission(draft=draft, organisation=organisation, channel=str(metadata.get("channel", "")), errors=errors)
+    return Submission(draft=draft, organisation=organisation, errors=errors)

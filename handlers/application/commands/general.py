@@ -10,8 +10,9 @@ from bot.posts import editable_post, withdraw
 from bot.text import shorten
 from bot.topics import label
 from handlers.application.flows.engine import FLOWS, start_flow
+from handlers.application.flows.post import KIND_KEYS
 from handlers.application.turn import Turn
-from storage.models import PostKind, PostStatus
+from storage.models import PostStatus
 from storage.queries import posts_of_member
 
 LIST_BUTTONS = 10  # buttons for the first posts only: a keyboard must stay usable on a phone
@@ -21,7 +22,6 @@ STATUS_KEYS = {
     PostStatus.closed: N_("core.status_closed"),
     PostStatus.withdrawn: N_("core.status_withdrawn"),
 }
-KIND_KEYS = {PostKind.offer: N_("core.kind_offer"), PostKind.need: N_("core.kind_need")}
 LANGUAGE_NAMES = {
     "en": "English",
     "es": "Español",

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.i18n import N_
 from bot.ports import Reply
 from bot.text import shorten
 from handlers.application.flows import Flow, FlowState, Outcome, Parked
-from handlers.application.flows.post import NEED, OFFER, first_step, new_state, on_title, prompt
+from handlers.application.flows.post import KIND_KEYS, NEED, OFFER, first_step, new_state, on_title, prompt
 from handlers.application.turn import Turn
 from storage.models import ConversationState, ParkedDraft, Post
 from storage.queries import parked_draft
 from storage.types import utcnow
 
 FLOWS: dict[str, Flow] = {OFFER.name: OFFER, NEED.name: NEED}
-KIND_NAMES = {"offer": N_("core.kind_offer"), "need": N_("core.kind_need")}
 
 
 def start_flow(turn: Turn, flow: Flow, args: str, post: Post | None = None) -> list[Reply]:
@@ -81,5 +79,5 @@ def park(turn: Turn, row: ConversationState) -> Reply:
     kept = existing or ParkedDraft(member_id=turn.who.member_id, flow=flow.name, step=step)
     kept.step, kept.draft, kept.updated_at = step, state.to_json(), utcnow()
     turn.session.add(kept)
-    kind = turn.tr.t(KIND_NAMES[flow.name])
+    kind = turn.tr.t(KIND_KEYS[flow.kind])
     return turn.say("core.draft_kept", kind=kind, title=shorten(state.post.title, 60), command=f"/{flow.name}")
