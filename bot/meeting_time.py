@@ -39,7 +39,8 @@ ABBREVIATIONS: dict[str, str] = {
 }
 AMBIGUOUS = frozenset({"CST", "CDT", "IST", "BST", "AST", "ADT", "MST", "SST", "ECT", "PET", "ART"})
 _ZONE_LIKE = re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)+$")
-_FORM = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2})\s+(\d{1,2}:\d{2})(?:\s+(.*))?$", re.DOTALL)
+# ASCII digits only, as in bot.numbers: `\d` would take "٣" or "²" and hand them to int().
+_FORM = re.compile(r"^\s*([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})\s+([0-9]{1,2}:[0-9]{2})(?:\s+(.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)

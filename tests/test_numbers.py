@@ -67,6 +67,8 @@ BAD_NUMBERS = [
     ("/peer introduce ²", EN.t("core.introduce_usage")),
     ("/peer meeting cancel ²", EN.t("schedules.meeting_usage")),
     ("/peer meeting move 99999999999 2030-01-01 10:00", EN.t("schedules.meeting_usage")),
+    ("/peer meeting new 2030-01-01 \u0661\u0660:\u0660\u0660 Title", EN.t("schedules.error_form")),
+    ("/pause until ²", EN.t("schedules.error_bad_date", text="²")),
     ("/peer groups ²-6", EN.t("core.groups_usage")),
     ("/peer groups 3-99999999999", EN.t("core.groups_usage")),
 ]
