@@ -153,11 +153,11 @@ def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
         log.warning("dropping conversation in unknown flow/step %s/%s", state.flow, state.step)
         end_conversation(turn.session, state)
         return [turn.say("core.not_understood")]
-    draft = flow.load(state.draft)
+    where = flow.load(state.draft)
     if not text:
-        return [turn.say("core.error_empty_message"), *flow.prompt(turn, state.step, draft)]
-    outcome: Outcome = flow.steps[state.step](turn, text, draft)
-    save_state(turn, state, outcome, draft)
+        return [turn.say("core.error_empty_message"), *flow.prompt(turn, state.step, where)]
+    outcome: Outcome = flow.steps[state.step](turn, text, where)
+    save_state(turn, state, outcome, where)
     return outcome.replies
 
 
