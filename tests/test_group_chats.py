@@ -4,7 +4,7 @@ gives none gets one introduction per person."""
 from __future__ import annotations
 
 from bot.deps import Deps
-from handlers.slack.people import group_chat
+from handlers.slack.addresses import group_chat
 from tests.test_matches import ANA, BOB, deliveries, match_id, say
 
 __all__ = ["match_id"]  # the fixture, shared with the match tests

@@ -36,7 +36,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     )
     # Slack's group DMs are a matter of addressing, not of this process talking to Slack: a
     # facilitator on Telegram may introduce two Slack members, whose worker then delivers it.
-    from handlers.slack.people import group_chat  # the composition root may import adapters
+    from handlers.slack.addresses import group_chat  # the composition root may import adapters
 
     deps.group_chats["slack"] = group_chat
     if settings.slack_enabled:

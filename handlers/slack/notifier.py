@@ -20,10 +20,10 @@ from slack_sdk.web.slack_response import SlackResponse
 from bot.deps import Deps
 from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
 from handlers.slack import send
+from handlers.slack.addresses import GROUP_PREFIX
 from handlers.slack.app_home import refresh_stale
 from handlers.slack.client import bot_token, web_client
 from handlers.slack.installations import DatabaseInstallationStore
-from handlers.slack.people import GROUP_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import Address, Sender
+from bot.ports import Sender
 
 log = logging.getLogger(__name__)
 
 PROFILE_TTL = 600.0  # seconds a users.info answer is trusted
-GROUP_PREFIX = "users:"  # a group DM, by its people: the notifier finds or opens it (conversations.open)
 
 
 def sender_from_user(team_id: str, user: dict[str, Any]) -> Sender:
@@ -72,17 +70,3 @@ class Directory:
             response = await client.conversations_open(users=user_id)
             self._dms[key] = str((response.get("channel") or {}).get("id") or user_id)
         return self._dms[key]
-
-
-def chat_address(team_id: str, channel_id: str) -> Address:
-    return Address(platform="slack", workspace=team_id, chat=channel_id)
-
-
-def group_chat(team_id: str, user_ids: Sequence[str]) -> Address:
-    """The group DM of several people of one workspace, as an address the outbox can keep."""
-    return Address(platform="slack", workspace=team_id, chat=GROUP_PREFIX + ",".join(sorted(set(user_ids))))
-
-
-def is_private_channel(channel_id: str) -> bool:
-    """Slack's ids: D… is a private chat with the bot; C… and G… are channels and group chats."""
-    return channel_id.startswith("D")

@@ -12,10 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.ports import Incoming
 from handlers.application.conversation import Conversations
+from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import refresh
 from handlers.slack.dedupe import new_request
 from handlers.slack.modals import CALLBACK, read_submission
-from handlers.slack.people import Directory, chat_address
+from handlers.slack.people import Directory
 from handlers.slack.send import post_all
 
 
