@@ -108,3 +108,13 @@ def test_a_piped_console_session_keeps_going_after_bad_numbers(tmp_path: Path) -
     for expected in (EN.t("core.edit_usage"), EN.t("core.withdraw_usage"), EN.t("core.match_usage")):
         assert expected in result.stdout
     assert result.stdout.rstrip().endswith(EN.t("core.mine_empty"))  # the line after them still ran
+
+
+def test_a_refused_command_changes_nothing_not_even_the_conversation(deps: Deps) -> None:
+    """A command interrupts a conversation (parking its draft); when the command is refused, the
+    whole request is undone, so the conversation simply goes on."""
+    ana = Console(deps, console_sender("Ana Ruiz@Bilbao City Council"))
+    ana.say("/offer Social clauses in public tenders")
+    assert ana.say("/withdraw ²") == [EN.t("core.withdraw_usage")]  # no "your draft is kept" note
+    topics = ana.say("We wrote social clauses into our tenders and can share the templates.")
+    assert "1. Public procurement" in topics[-1]  # still the same offer, at the next step
