@@ -15,6 +15,8 @@ from storage.models import (
     Channel,
     Community,
     ConversationState,
+    Delivery,
+    DeliveryStatus,
     Identity,
     Member,
     Organisation,
@@ -197,3 +199,47 @@ def slack_oauth_state(*, session: Session, state: str) -> SlackOAuthState | None
 def forget_seen_events(*, session: Session, before: datetime) -> None:
     """Drop the request ids remembered for deduplication that are older than `before`."""
     session.execute(delete(SeenEvent).where(col(SeenEvent.created_at) < before))
+
+
+def private_chat_owner(
+    *, session: Session, platform: str, workspace: str, chat: str, member_id: int | None = None
+) -> Identity | None:
+    """Whose private chat `chat` is (on Telegram a private chat id is the user id)."""
+    query = select(Identity).where(
+        Identity.platform == platform,
+        Identity.workspace == workspace,
+        (col(Identity.user_id) == chat) | (col(Identity.dm_chat) == chat),
+    )
+    if member_id is not None:
+        query = query.where(Identity.member_id == member_id)
+    return session.exec(query).first()
+
+
+def parked_deliveries(
+    *, session: Session, platform: str, workspace: str, chats: Sequence[str], reason: str
+) -> Sequence[Delivery]:
+    """Deliveries to these chats waiting (parked) for `reason`, oldest first."""
+    return session.exec(
+        select(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.parked,
+            Delivery.last_error == reason,
+            Delivery.platform == platform,
+            Delivery.workspace == workspace,
+            col(Delivery.chat).in_(list(chats)),
+        )
+        .order_by(col(Delivery.id))
+    ).all()
+
+
+def community_group(*, session: Session, community_id: int, platform: str, workspace: str) -> Channel | None:
+    """The community's group on a platform, in this workspace when it has one there."""
+    return session.exec(
+        select(Channel)
+        .where(
+            Channel.community_id == community_id,
+            Channel.platform == platform,
+            Channel.is_community_channel == True,  # noqa: E712  (SQL expression)
+        )
+        .order_by(col(Channel.workspace) != workspace, col(Channel.id))
+    ).first()
