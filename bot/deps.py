@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.matching import Matcher
-from bot.ports import Clock, Notifier, SystemClock
+from bot.ports import Clock, GroupChat, Notifier, SystemClock
 from storage.db import SessionFactory
 
 
@@ -24,5 +24,7 @@ class Deps:
     # platform -> (deep-link payload -> URL opening our bot there, or None while not known yet);
     # adapters register theirs (Telegram: t.me/<bot>?start=<payload>), invites use them
     links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # platform -> (workspace, user ids -> the address of their group chat), for platforms that have one
+    group_chats: dict[str, GroupChat] = field(default_factory=dict)
     # one per process: keeps each community's vector index in memory (bot/matching)
     matcher: Matcher = field(default_factory=Matcher)

@@ -18,6 +18,7 @@ from babel.dates import format_datetime, get_day_names
 from babel.units import format_unit
 
 from bot.config import SUPPORTED_LANGUAGES
+from bot.errors import UserError
 from bot.i18n import N_, all_words, fold
 from bot.text import clean, one_line
 from storage.models import TITLE_MAX
@@ -40,21 +41,8 @@ ABBREVIATIONS: dict[str, str] = {
 }
 AMBIGUOUS = frozenset({"CST", "CDT", "IST", "BST", "AST", "ADT", "MST", "SST", "ECT", "PET", "ART"})
 _ZONE_LIKE = re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)+$")
-_ABBREVIATION_LIKE = re.compile(r"^[A-Z]{1,5}$")
-_FORM = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2})\s+(\d{1,2}:\d{2})(?:\s+(.*))?$", re.DOTALL)
-
-
-class ScheduleError(Exception):
-    """A request about meetings, follow-ups or pauses that cannot be done; `key` is the catalog
-    message to show (domain `schedules`)."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-
-MeetingError = ScheduleError
+# ASCII digits only, as in bot.numbers: `\d` would take "٣" or "²" and hand them to int().
+_FORM = re.compile(r"^\s*([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})\s+([0-9]{1,2}:[0-9]{2})(?:\s+(.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +63,16 @@ def _zone_token(token: str, local: datetime) -> ZoneInfo | None:
     """The zone `token` names, None when it is no zone (then it is the title's first word)."""
     upper = token.upper()
     if upper in AMBIGUOUS and token == upper:
-        raise MeetingError(N_("schedules.error_ambiguous_zone"), zone=token)
+        raise UserError(N_("schedules.error_ambiguous_zone"), zone=token)
     if upper in ABBREVIATIONS and (token == upper or upper in {"UTC", "GMT"}):
         zone = ZoneInfo(ABBREVIATIONS[upper])
         if upper not in {"UTC", "GMT", "Z"} and local.replace(tzinfo=zone).tzname() != upper:
-            raise MeetingError(N_("schedules.error_zone_not_in_effect"), zone=token, date=local.date().isoformat())
+            raise UserError(N_("schedules.error_zone_not_in_effect"), zone=token, date=local.date().isoformat())
         return zone
     if _ZONE_LIKE.match(token):
         named = zone_named(token)
         if named is None:
-            raise MeetingError(N_("schedules.error_unknown_zone"), zone=token)
+            raise UserError(N_("schedules.error_unknown_zone"), zone=token)
         return named
     return None
 
@@ -95,7 +83,7 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     aware = local.replace(tzinfo=zone, fold=0)
     start = aware.astimezone(UTC)
     if start.astimezone(zone).replace(tzinfo=None) != local:
-        raise MeetingError(N_("schedules.error_nonexistent_time"), time=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
+        raise UserError(N_("schedules.error_nonexistent_time"), time=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
     return start
 
 
@@ -105,15 +93,15 @@ def _parse_local(day: str, clock: str, example: str) -> datetime:
         hour, minute = (int(part) for part in clock.split(":"))
         return datetime.combine(parsed_day, time(hour, minute))
     except ValueError as exc:
-        raise MeetingError(N_("schedules.error_bad_date"), text=f"{day} {clock}", example=example) from exc
+        raise UserError(N_("schedules.error_bad_date"), text=f"{day} {clock}", example=example) from exc
 
 
 def parse_when(text: str, *, default_zone: ZoneInfo, now: datetime) -> When:
-    """`YYYY-MM-DD HH:MM [TZ] rest` -> a future UTC instant; MeetingError names what is wrong."""
+    """`YYYY-MM-DD HH:MM [TZ] rest` -> a future UTC instant; UserError names what is wrong."""
     example = f"{example_day(now.astimezone(default_zone).date())} 16:00"  # ahead of the reader, never past
     found = _FORM.match(text)
     if not found:
-        raise MeetingError(N_("schedules.error_form"), example=example)
+        raise UserError(N_("schedules.error_form"), example=example)
     local = _parse_local(found.group(1), found.group(2), example)
     rest = (found.group(3) or "").strip()
     first, _, remainder = rest.partition(" ")
@@ -124,16 +112,16 @@ def parse_when(text: str, *, default_zone: ZoneInfo, now: datetime) -> When:
         rest = remainder.strip()
     start = local_to_utc(local, zone)
     if start <= now:
-        raise MeetingError(N_("schedules.error_past"), when=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
+        raise UserError(N_("schedules.error_past"), when=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
     return When(start=start, zone=zone, rest=rest)
 
 
 def check_meeting_title(raw: str) -> str:
     title = one_line(clean(raw))
     if not title:
-        raise MeetingError(N_("schedules.error_no_title"))
+        raise UserError(N_("schedules.error_no_title"))
     if len(title) > TITLE_MAX:
-        raise MeetingError(N_("schedules.error_title_long"), count=TITLE_MAX)
+        raise UserError(N_("schedules.error_title_long"), count=TITLE_MAX)
     return title
 
 
@@ -151,12 +139,12 @@ MAX_RELATIVE = 999  # "in 9999999 weeks" is no day: the bound keeps date arithme
 def parse_pause_day(text: str, *, today: date) -> date:
     """The day a pause lasts until, in any of the seven languages: `[until] 2027-06-30`,
     `tomorrow` / `mañana` / `jutro`, a weekday (`friday`, `viernes`, `piątek`: the next one after
-    today), `in 2 weeks` / `en 3 días` / `za 2 tygodnie`. ScheduleError with examples otherwise."""
+    today), `in 2 weeks` / `en 3 días` / `za 2 tygodnie`. UserError with examples otherwise."""
     words = _without_until(fold(text).split())
     spoken = " ".join(words)
     day = _iso_day(spoken) or _named_day(spoken, today) or _relative_day(words, today)
     if day is None:
-        raise ScheduleError(
+        raise UserError(
             N_("schedules.error_pause_day"), text=" ".join(text.split())[:60], example=example_day(today)
         )
     return day
@@ -223,7 +211,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     for hour in range(0, 4):
         try:
             return local_to_utc(datetime.combine(day, time(hour)), zone)
-        except MeetingError:
+        except UserError:
             continue
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 

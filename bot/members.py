@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session
 
 from bot.i18n import normalise_language, pick_language
+from bot.organisations import named, organisation_named
 from bot.ports import Sender
 from storage.models import Community, Identity, Member, Organisation
-from storage.queries import community_for_workspace, get_or_create_organisation, identity_of, insert_or_fetch
+from storage.queries import community_for_workspace, identity_of, insert_or_fetch
 
 
 @dataclass
@@ -139,4 +140,4 @@ def _refresh(identity: Identity, member: Member, sender: Sender) -> None:
 
 
 def _organisation(session: Session, community_id: int, name: str) -> Organisation:
-    return get_or_create_organisation(session=session, community_id=community_id, name=" ".join(name.split())[:200])
+    return organisation_named(session, community_id=community_id, name=named(name))

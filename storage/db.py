@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
-SessionFactory = Callable[[], Session]
+# A sessionmaker rather than a bare function: the composition root installs session hooks on it
+# (SQLAlchemy's SessionEvents accept a sessionmaker), so they reach our sessions and no others.
+SessionFactory = sessionmaker[Session]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -36,10 +39,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def session_factory(engine: Engine) -> SessionFactory:
-    def factory() -> Session:
-        return Session(engine, expire_on_commit=False)
-
-    return factory
+    return sessionmaker(engine, class_=Session, expire_on_commit=False)
 
 
 @contextmanager

@@ -13,8 +13,9 @@ from sqlmodel import select
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.deps import Deps
+from bot.errors import UserError
 from bot.i18n import language_choices, language_name, translator
-from bot.meeting_time import ScheduleError, parse_pause_day, parse_when
+from bot.meeting_time import parse_pause_day, parse_when
 from bot.ports import Address, Incoming, Sender
 from bot.readers import member_reader
 from bot.runtime.cli import cli
@@ -232,7 +233,7 @@ def test_pause_days_in_plain_words(text: str, day: date) -> None:
 
 @pytest.mark.parametrize("text", ["someday", "2026-02-30", "in ² weeks", "in 99999 weeks", "in 2 fortnights", ""])
 def test_pause_days_that_are_no_day(text: str) -> None:
-    with pytest.raises(ScheduleError) as refused:
+    with pytest.raises(UserError) as refused:
         parse_pause_day(text, today=MONDAY)
     assert refused.value.key == "schedules.error_pause_day"
     assert refused.value.values["example"] == "2026-03-16"  # a date ahead, never one already past
@@ -273,9 +274,9 @@ def test_match_language_must_be_known(database_url: str) -> None:
 
 def test_meeting_errors_give_an_example_ahead(clock: FakeClock) -> None:
     """The examples used to be a fixed date that has since passed."""
-    with pytest.raises(ScheduleError) as refused:
+    with pytest.raises(UserError) as refused:
         parse_when("tomorrow at ten", default_zone=ZoneInfo("Europe/Madrid"), now=clock.now())
     assert refused.value.values["example"] == "2026-03-16 16:00"
-    with pytest.raises(ScheduleError) as refused:
+    with pytest.raises(UserError) as refused:
         parse_when("2026-02-30 10:00 Call", default_zone=ZoneInfo("UTC"), now=clock.now())
     assert refused.value.values["example"] == "2026-03-16 16:00"

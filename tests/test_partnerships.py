@@ -223,7 +223,7 @@ def test_link_codes_answer_every_case_politely(deps: Deps, clock: FakeClock) -> 
 
 
 def test_homes_go_stale_for_the_people_a_change_concerns(deps: Deps) -> None:
-    watch(deps.engine, ["slack"])
+    watch(deps.sessions, ["slack"])
     with transaction(deps.sessions) as session:
         a = _community(session, "TA", "Alpha")
     _say(deps, Sender(platform="slack", workspace="TA", user_id="U1"), "/help")

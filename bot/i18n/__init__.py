@@ -146,7 +146,7 @@ class Translator:
 
     def t(self, key: str, /, **values: Any) -> str:
         """A message; one with plural forms takes its form from `count`, so an error that carries its
-        values (`PostError("core.error_title_long", count=240, limit=200)`) renders like `n`."""
+        values (`UserError("core.error_title_long", count=240, limit=200)`) renders like `n`."""
         if key in load_plurals(FALLBACK):
             count = values.pop("count")
             return self.n(key, count, **values)

@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.community_defaults import adopt_settings
 from bot.config import Settings
 from bot.deps import Deps
+from bot.home import watch
 from bot.matching import Matcher
 from bot.ports import Clock, SystemClock
 from storage.db import make_engine, session_factory, transaction
@@ -36,6 +37,14 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         clock=clock,
         matcher=Matcher(clock=clock),
     )
+    # Slack's group DMs are a matter of addressing, not of this process talking to Slack: a
+    # facilitator on Telegram may introduce two Slack members, whose worker then delivers it.
+    from handlers.slack.addresses import group_chat  # the composition root may import adapters
+
+    deps.group_chats["slack"] = group_chat
+    if settings.slack_enabled:
+        # Slack draws App Homes: from now on every write notes whose home it changes (bot.home).
+        watch(deps.sessions, ["slack"])
     if settings.telegram_enabled:
         from handlers.telegram.application import install  # the composition root may import adapters
 

@@ -8,17 +8,21 @@ process, carries on at the same step.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from bot.deps import Deps
+from bot.errors import UserError
 from bot.i18n import N_, language_name, translator
 from bot.language import Heard, detect_language, hear
 from bot.members import resolve
 from bot.ports import Incoming, Reply
+from bot.posts import PostDraft
 from bot.text import clean
 from handlers.application import registry
 from handlers.application.flows import Outcome
 from handlers.application.flows.engine import FLOWS, end_conversation, park, save_state, start_flow
+from handlers.application.flows.post import save_post
 from handlers.application.turn import Turn
 from storage.db import transaction
 from storage.models import ConversationState
@@ -34,10 +38,17 @@ class Conversations:
         self.deps = deps
 
     def handle(self, incoming: Incoming) -> list[Reply]:
+        return self._answer(incoming, route)
+
+    def submit_post(self, incoming: Incoming, draft: PostDraft, *, organisation: str | None) -> list[Reply]:
+        """A post filled in all at once (the Slack modal), saved the way the conversation saves one."""
+        return self._answer(incoming, lambda turn: save_post(turn, draft, organisation=organisation))
+
+    def _answer(self, incoming: Incoming, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
         with transaction(self.deps.sessions) as session:
             who = resolve(session, incoming.sender)
             turn = Turn(self.deps, session, incoming, who, translator(who.language))
-            return route(turn)
+            return answered(turn, act)
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -58,6 +69,18 @@ def _state(turn: Turn) -> ConversationState | None:
         chat=chat.chat,
         user_id=sender.user_id,
     )
+
+
+def answered(turn: Turn, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
+    """`act`'s replies. A request that cannot be done (`UserError`, from any command, step or save)
+    is answered here, once, and nothing it had changed is kept. (The whole transaction is rolled
+    back, not a savepoint: on SQLite a savepoint opened before the first write pins a snapshot that
+    a concurrent writer makes stale, and the write then fails with "database is locked".)"""
+    try:
+        return act(turn)
+    except UserError as problem:
+        turn.session.rollback()
+        return [turn.say(problem.key, **problem.values)]
 
 
 def route(turn: Turn) -> list[Reply]:
@@ -127,7 +150,7 @@ def _run(turn: Turn, name: str, args: str) -> list[Reply]:
 def _reminder(turn: Turn, state: ConversationState) -> list[Reply]:
     """After help, the person is back where they were."""
     flow = FLOWS.get(state.flow)
-    return flow.prompt(turn, state.step, dict(state.draft)) if flow else []
+    return flow.prompt(turn, state.step, flow.load(state.draft)) if flow else []
 
 
 def _peer(turn: Turn, args: str) -> list[Reply]:
@@ -147,11 +170,11 @@ def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
         log.warning("dropping conversation in unknown flow/step %s/%s", state.flow, state.step)
         end_conversation(turn.session, state)
         return [turn.say("core.not_understood")]
-    draft = dict(state.draft)
+    where = flow.load(state.draft)
     if not text:
-        return [turn.say("core.error_empty_message"), *flow.prompt(turn, state.step, draft)]
-    outcome: Outcome = flow.steps[state.step](turn, text, draft)
-    save_state(turn, state, flow, outcome, draft)
+        return [turn.say("core.error_empty_message"), *flow.prompt(turn, state.step, where)]
+    outcome: Outcome = flow.steps[state.step](turn, text, where)
+    save_state(turn, state, outcome, where)
     return outcome.replies
 
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlmodel import Session
-
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import N_, language_choices, language_from_name, language_name, translator
-from bot.members import Who
+from bot.numbers import number
 from bot.ports import Button, Reply
-from bot.posts import PostError, editable_post, withdraw
+from bot.posts import editable_post, withdraw
 from bot.text import shorten
 from bot.topics import label
 from handlers.application.flows.engine import FLOWS, start_flow
+from handlers.application.flows.post import KIND_KEYS
 from handlers.application.turn import Turn
-from storage.models import Post, PostKind, PostStatus
+from storage.models import PostStatus
 from storage.queries import posts_of_member
 
 LIST_BUTTONS = 10  # buttons for the first posts only: a keyboard must stay usable on a phone
@@ -25,7 +22,6 @@ STATUS_KEYS = {
     PostStatus.closed: N_("core.status_closed"),
     PostStatus.withdrawn: N_("core.status_withdrawn"),
 }
-KIND_KEYS = {PostKind.offer: N_("core.kind_offer"), PostKind.need: N_("core.kind_need")}
 
 
 def help_command(turn: Turn, _args: str) -> list[Reply]:
@@ -67,28 +63,13 @@ def mine_command(turn: Turn, _args: str) -> list[Reply]:
     return [Reply(text="\n".join(lines), buttons=tuple(buttons))]
 
 
-def _find(turn: Turn, args: str, usage_key: str, find: Callable[[Session, Who, int], Post]) -> Post | Reply:
-    """The post numbered in `args`, through `find` (which applies the rules), or the reply saying why not."""
-    token = args.strip().lstrip("#")
-    if not token.isdigit():
-        return turn.say(usage_key)
-    try:
-        return find(turn.session, turn.who, int(token))
-    except PostError as problem:
-        return Reply(text=turn.tr.t(problem.key, **problem.values))
-
-
 def withdraw_command(turn: Turn, args: str) -> list[Reply]:
-    post = _find(turn, args, N_("core.withdraw_usage"), withdraw)
-    if isinstance(post, Reply):
-        return [post]
+    post = withdraw(turn.session, turn.who, number(args, usage=N_("core.withdraw_usage")))
     return [turn.say("core.withdrawn", number=post.id, title=post.title)]
 
 
 def edit_command(turn: Turn, args: str) -> list[Reply]:
-    post = _find(turn, args, N_("core.edit_usage"), editable_post)
-    if isinstance(post, Reply):
-        return [post]
+    post = editable_post(turn.session, turn.who, number(args, usage=N_("core.edit_usage")))
     return start_flow(turn, FLOWS[post.kind.value], "", post=post)
 
 
