@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///peerlink.db"
+    # Both become the default community's whenever the database is prepared (bot.community_defaults),
+    # and through it everyone's whose own language or zone is unknown (bot.members).
     default_language: str = "en"
     default_timezone: str = "UTC"
     reminder_offsets: str = "24h,1h"

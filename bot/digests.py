@@ -16,10 +16,11 @@ from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue
 from bot.deps import Deps
+from bot.errors import UserError
 from bot.i18n import N_
 from bot.match_card import cards_reply, match_card
 from bot.matching.eligibility import community_barriers, refusal
-from bot.meeting_time import ScheduleError, local_to_utc
+from bot.meeting_time import local_to_utc
 from bot.members import zone
 from bot.outcomes import Funnel, funnel
 from bot.ports import Reply
@@ -67,7 +68,7 @@ def _local_moment(day: date, at: time, community: Community) -> datetime:
     local = datetime.combine(day, at)
     try:
         return local_to_utc(local, zone(community.timezone))
-    except ScheduleError:  # inside a DST gap: the hour after
+    except UserError:  # inside a DST gap: the hour after
         return local_to_utc(local + timedelta(hours=1), zone(community.timezone))
 
 
@@ -191,7 +192,7 @@ def plan_digest_now(session: Session, community: Community, *, now: datetime, ru
     """`/peer digest now`: a fresh round (when the matcher is there) to every community channel."""
     channels = community_channels(session, community.id or 0)
     if not channels:
-        raise ScheduleError(N_("schedules.error_no_channel"))
+        raise UserError(N_("schedules.error_no_channel"))
     match_round = run_round(session, community, now) if run_round is not None else None
     match_round = match_round or _latest_round(session, community.id or 0)
     key = f"{DIGEST}:{community.id}:now:{now:%Y%m%dT%H%M%S}:"

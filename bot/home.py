@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, delete, event, insert, literal, or_
+from sqlalchemy import Connection, delete, event, insert, literal, or_
 from sqlmodel import Session, col, select
 
 from bot.match_card import MatchCard, my_cards
 from bot.members import Who
+from storage.db import SessionFactory
 from storage.models import (
     Identity,
     Match,
@@ -108,15 +108,16 @@ def upcoming_meetings(session: Session, who: Who, now: datetime) -> list[Upcomin
 # flush below notes the members whose home it touches (a `StaleHome` row, in the same transaction);
 # the adapter that draws homes redraws those members' homes after a request and deletes the rows.
 
-_watched: WeakKeyDictionary[Engine, tuple[str, ...]] = WeakKeyDictionary()  # engine -> home platforms
+HOME_PLATFORMS = "peerlink.home_platforms"  # Session.info key: platforms whose homes we redraw
 STALE_KEEP = timedelta(days=1)  # a mark nobody consumed (no adapter running) is dropped after this
 
 
-def watch(engine: Engine, platforms: Sequence[str]) -> None:
-    """Note stale homes of members reachable on `platforms` for every session on `engine`."""
-    _watched[engine] = tuple(sorted({*_watched.get(engine, ()), *platforms}))
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
+def watch(sessions: SessionFactory, platforms: Sequence[str]) -> None:
+    """Note stale homes of members reachable on `platforms` for every session `sessions` makes.
+    The composition root calls this once, when it builds `Deps`."""
+    sessions.configure(info={HOME_PLATFORMS: tuple(sorted(set(platforms)))})
+    if not event.contains(sessions, "after_flush", _after_flush):
+        event.listen(sessions, "after_flush", _after_flush)
 
 
 def _touched(session: Session) -> tuple[set[int], set[int], set[int]]:
@@ -139,10 +140,7 @@ def _touched(session: Session) -> tuple[set[int], set[int], set[int]]:
 
 
 def _platforms(session: Session) -> tuple[str, ...]:
-    bind = session.bind  # our sessions are bound to the engine; a connection knows its engine
-    if bind is None or not _watched:
-        return ()
-    return _watched.get(bind if isinstance(bind, Engine) else bind.engine, ())
+    return tuple(session.info.get(HOME_PLATFORMS, ()))
 
 
 def _after_flush(session: Session, _context: object) -> None:

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue
+from bot.errors import UserError
 from bot.i18n import N_, translator
 from bot.matches import side_members
 from bot.matching.eligibility import is_paused
-from bot.meeting_time import ScheduleError, civil_moment
+from bot.meeting_time import civil_moment
 from bot.members import Who
 from bot.ports import Button, Reply
 from bot.readers import member_reader
@@ -122,12 +123,12 @@ def answer_followup(session: Session, who: Who, match_id: int, answer: str, *, n
     """`yes` -> met, `useless` -> not useful, `notyet` -> asked again in a week (once)."""
     match = session.get(Match, match_id)
     if match is None or match.community_id != who.community_id:
-        raise ScheduleError(N_("schedules.error_unknown_match"), id=match_id)
+        raise UserError(N_("schedules.error_unknown_match"), id=match_id)
     need, offer = _posts(session, match)
     if not any(m.id == who.member_id for post in (need, offer) for m in side_members(session, post)):
-        raise ScheduleError(N_("schedules.error_match_not_yours"), id=match_id)
+        raise UserError(N_("schedules.error_match_not_yours"), id=match_id)
     if match.introduced_at is None:
-        raise ScheduleError(N_("schedules.error_not_introduced"), id=match_id)
+        raise UserError(N_("schedules.error_not_introduced"), id=match_id)
     if answer == "notyet":
         if match.status == MatchStatus.introduced:
             plan_followups(session, match, now=now, ask=2, member_id=who.member_id)

@@ -48,7 +48,6 @@ from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue, payload_to_reply
 from bot.deps import Deps
-from bot.i18n import pick_language, translator
 from bot.log_context import about
 from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable
@@ -56,7 +55,7 @@ from bot.readers import member_reader
 from bot.roles import facilitators
 from schedules.rates import Limiter, Rate, RateGate, platform_rates
 from storage.db import transaction
-from storage.models import Community, Delivery, DeliveryStatus
+from storage.models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -408,18 +407,16 @@ def tell_facilitators(session: Session, row: Delivery, *, now: datetime) -> int:
     """A notice to each facilitator of the row's community that a message could not be delivered."""
     if row.community_id is None:
         return 0
-    community = session.get(Community, row.community_id)
     told = 0
     for member in facilitators(session, row.community_id):
         reader = member_reader(session, member.id or 0)
         if reader is None:
             continue
-        language = pick_language(reader.language, community.language if community else None)
-        text = translator(language).t(
+        text = reader.tr.t(
             "schedules.notice_parked",
             kind=row.kind,
             target=f"{row.platform}:{row.chat}",
-            attempts=row.attempts,
+            count=row.attempts,
             error=row.last_error or "",
         )
         planned = enqueue(

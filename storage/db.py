@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 5
 
-SessionFactory = Callable[[], Session]
+# A sessionmaker rather than a bare function: the composition root installs session hooks on it
+# (SQLAlchemy's SessionEvents accept a sessionmaker), so they reach our sessions and no others.
+SessionFactory = sessionmaker[Session]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -49,10 +52,7 @@ def reachable(engine: Engine) -> bool:
 
 
 def session_factory(engine: Engine) -> SessionFactory:
-    def factory() -> Session:
-        return Session(engine, expire_on_commit=False)
-
-    return factory
+    return sessionmaker(engine, class_=Session, expire_on_commit=False)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from storage.types import StrEnumType, UTCDateTime, utcnow
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 2000
+ORGANISATION_MAX = 200
 
 
 class Role(StrEnum):
@@ -116,7 +117,7 @@ class Organisation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("community_id", "name"),)
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=ORGANISATION_MAX)
     kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum(OrganisationKind))
     city: str | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, max_length=100)

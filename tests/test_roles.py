@@ -92,7 +92,7 @@ def test_a_facilitator_exports_all_posts_as_csv(deps: Deps) -> None:
         'Impact, "tradable"',
         "Zeile 1\nZeile 2 ✓",
     )
-    assert "1 offers and needs" in reply.text
+    assert "Here is 1 post (offer or need)" in reply.text
 
 
 def test_a_slack_facilitator_grants_the_role_by_mention(deps: Deps) -> None:

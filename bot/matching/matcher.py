@@ -97,7 +97,7 @@ class Unmatched:
             _UNMATCHED_KEYS[self.reason],
             score=f"{self.best_score:.2f}",
             minimum=f"{min_score:.2f}",
-            capacity=capacity,
+            count=capacity,
         )
 
 

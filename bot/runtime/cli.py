@@ -10,8 +10,8 @@ import click
 
 from bot.config import Settings
 from bot.deps import Deps
-from bot.i18n import translator
-from bot.runtime.compose import build_deps, derived_secrets, wait_for_database, warm_up
+from bot.i18n import language_choices, language_from_name, translator
+from bot.runtime.compose import adopt_settings_once, build_deps, derived_secrets, wait_for_database, warm_up
 from bot.runtime.logs import configure as configure_logging
 from storage.migrate import upgrade
 
@@ -46,6 +46,7 @@ def db_upgrade() -> None:
     deps = build_deps(Settings(), migrate=False)
     try:
         upgrade(deps.engine, secret_keys=deps.settings.secret_keys)
+        adopt_settings_once(deps.engine, deps.settings)
     finally:
         deps.engine.dispose()
     click.echo(translator(deps.settings.default_language).t("core.cli_database_ready"))
@@ -168,7 +169,7 @@ def import_command(ctx: click.Context, file: Path) -> None:
             click.echo(describe(problem, tr), err=True)
         click.echo(tr.t("transfer.import_failed", count=len(failed.problems)), err=True)
         ctx.exit(1)
-    click.echo(tr.t("transfer.imported", total=result.total, created=result.created, updated=result.updated))
+    click.echo(tr.t("transfer.imported", count=result.total, created=result.created, updated=result.updated))
 
 
 @cli.command("export")
@@ -219,6 +220,18 @@ def worker(ctx: click.Context) -> None:
     run_worker(deps)
 
 
+def _known_language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """`--language` takes a code or a name (`es`, `español`, `Spanish`); anything else is an error
+    listing the choices, never a silent fallback to English."""
+    if value is None:
+        return None
+    code = language_from_name(value)
+    if code is None:
+        tr = translator(Settings().default_language)
+        raise click.BadParameter(tr.t("core.cli_unknown_language", value=value[:40], options=language_choices()))
+    return code
+
+
 def _community_language(deps: Deps, language: str | None) -> tuple[int, str]:
     """The default community's id, and the language to write in (the option, else the community's)."""
     from bot.i18n import pick_language
@@ -234,7 +247,9 @@ def _community_language(deps: Deps, language: str | None) -> tuple[int, str]:
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Suggestions per need.")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "text"]), default="text", show_default=True)
 @click.option("--capacity", type=click.IntRange(1), default=None, help="Needs per offer at most (default: 5).")
-@click.option("--language", default=None, help="Language of the reasons (default: the community's).")
+@click.option(
+    "--language", default=None, callback=_known_language, help="Language of the reasons (default: the community's)."
+)
 @click.option("--record", is_flag=True, help="Store the suggestions as matches (status suggested).")
 @click.pass_context
 def match_command(
@@ -261,7 +276,12 @@ def match_command(
 @cli.command("groups")
 @click.option("--size", default="3-6", show_default=True, help="Smallest and largest group, e.g. 3-6.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
-@click.option("--language", default=None, help="Language of names and reasons (default: the community's).")
+@click.option(
+    "--language",
+    default=None,
+    callback=_known_language,
+    help="Language of names and reasons (default: the community's).",
+)
 @click.option("--save", is_flag=True, help="Store the groups as working groups.")
 @click.pass_context
 def groups_command(ctx: click.Context, size: str, fmt: str, language: str | None, save: bool) -> None:

@@ -7,15 +7,18 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.community_defaults import adopt_settings
 from bot.config import Settings
 from bot.deps import Deps
 from bot.fairness import FairScheduler, Limits
+from bot.home import watch
 from bot.matching import Matcher
 from bot.metrics import Metrics
 from bot.ports import Clock, SystemClock
-from storage.db import make_engine, reachable, session_factory
+from storage.db import make_engine, reachable, session_factory, transaction
 from storage.migrate import at_head, upgrade
 from storage.models import Community
 
@@ -29,6 +32,7 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     if migrate if migrate is not None else engine.dialect.name == "sqlite":
         log.info("migrating the database to the latest revision")
         upgrade(engine, secret_keys=settings.secret_keys)
+        adopt_settings_once(engine, settings)
     clock = clock or SystemClock()
     sessions = session_factory(engine)
     deps = Deps(
@@ -40,6 +44,14 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         metrics=Metrics.create(sessions, clock),
         fairness=FairScheduler(Limits(per_minute=settings.requests_per_minute, per_hour=settings.requests_per_hour)),
     )
+    # Slack's group DMs are a matter of addressing, not of this process talking to Slack: a
+    # facilitator on Telegram may introduce two Slack members, whose worker then delivers it.
+    from handlers.slack.addresses import group_chat  # the composition root may import adapters
+
+    deps.group_chats["slack"] = group_chat
+    if settings.slack_enabled:
+        # Slack draws App Homes: from now on every write notes whose home it changes (bot.home).
+        watch(deps.sessions, ["slack"])
     if settings.telegram_enabled:
         from handlers.telegram.application import install  # the composition root may import adapters
 
@@ -49,6 +61,12 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
 
         deps.notifiers["slack"] = SlackNotifier(deps)
     return deps
+
+
+def adopt_settings_once(engine: Engine, settings: Settings) -> None:
+    """DEFAULT_LANGUAGE and DEFAULT_TIMEZONE become the default community's, on a migrated database."""
+    with transaction(session_factory(engine)) as session:
+        adopt_settings(session, settings)
 
 
 def warm_up(deps: Deps) -> threading.Thread:

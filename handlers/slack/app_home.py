@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.home import Home, UpcomingMeeting, home, take_stale, watch
+from bot.home import Home, UpcomingMeeting, home, take_stale
 from bot.i18n import N_, Translator, translator
 from bot.members import resolve
 from bot.ports import Button, Sender
@@ -106,11 +106,6 @@ async def publish(client: AsyncWebClient, deps: Deps, sender: Sender) -> None:
 
 
 # --- other people's homes ------------------------------------------------------------------------
-
-
-def watch_homes(deps: Deps) -> None:
-    """From now on, writes note whose Slack home they change (see `bot.home.watch`)."""
-    watch(deps.engine, ["slack"])
 
 
 def _take_stale(deps: Deps) -> list[tuple[str, str]]:

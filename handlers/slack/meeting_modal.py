@@ -17,10 +17,11 @@ from bot.members import resolve
 from bot.ports import Incoming, Sender
 from bot.roles import is_facilitator
 from handlers.slack import send
+from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh
 from handlers.slack.bridge import converse
 from handlers.slack.dedupe import new_request
-from handlers.slack.people import Directory, chat_address, is_private_channel
+from handlers.slack.people import Directory
 from storage.db import transaction
 from storage.models import TITLE_MAX
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bot.i18n import N_
 from bot.match_card import cards_reply, my_cards
-from bot.matches import MatchError, facilitate, respond
+from bot.matches import facilitate, respond
+from bot.numbers import number as parse_number
 from bot.ports import Reply
 from handlers.application.turn import Turn
 from storage.models import MatchStatus
@@ -18,19 +20,10 @@ def matches_command(turn: Turn, _args: str) -> list[Reply]:
     return [cards_reply(turn.tr.t("core.matches_header"), cards, turn.tr, buttons_for=MATCH_BUTTONS)]
 
 
-def _match_id(args: str) -> int | None:
-    token = args.strip().lstrip("#")
-    return int(token) if token.isdigit() else None
-
-
 def _answer(turn: Turn, args: str, *, accept: bool) -> list[Reply]:
-    number = _match_id(args)
-    if number is None:
-        return [turn.say("core.match_usage")]
-    try:
-        view = respond(turn.session, turn.who, number, accept=accept, now=turn.deps.clock.now())
-    except MatchError as problem:
-        return [Reply(text=turn.tr.t(problem.key, **problem.values))]
+    number = parse_number(args, usage=N_("core.match_usage"))
+    now = turn.deps.clock.now()
+    view = respond(turn.session, turn.who, number, accept=accept, now=now, group_chats=turn.deps.group_chats)
     if not accept:
         return [turn.say("core.match_declined", number=number)]
     if view.match.status == MatchStatus.introduced:
@@ -47,11 +40,7 @@ def decline_command(turn: Turn, args: str) -> list[Reply]:
 
 
 def peer_introduce(turn: Turn, args: str) -> list[Reply]:
-    number = _match_id(args)
-    if number is None:
-        return [turn.say("core.introduce_usage")]
-    try:
-        match = facilitate(turn.session, turn.who, number, now=turn.deps.clock.now())
-    except MatchError as problem:
-        return [Reply(text=turn.tr.t(problem.key, **problem.values))]
+    number = parse_number(args, usage=N_("core.introduce_usage"))
+    now = turn.deps.clock.now()
+    match = facilitate(turn.session, turn.who, number, now=now, group_chats=turn.deps.group_chats)  # or UserError
     return [turn.say("core.match_introduced", number=match.id)]

@@ -57,7 +57,7 @@ def _redeem(turn: Turn, code: str) -> Reply:
     return turn.say(
         "partnership.joined",
         community=name,
-        members=linked.moved.members,
-        posts=linked.moved.posts,
-        organisations=linked.moved.organisations_merged,
+        members=turn.tr.n("partnership.moved_members", linked.moved.members),
+        posts=turn.tr.n("partnership.moved_posts", linked.moved.posts),
+        organisations=turn.tr.n("partnership.merged_organisations", linked.moved.organisations_merged),
     )

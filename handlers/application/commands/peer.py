@@ -6,13 +6,12 @@ from __future__ import annotations
 import io
 import re
 
-from sqlmodel import select
-
 from bot.ports import Attachment, Reply
+from bot.readers import channel_for
 from bot.roles import grant
 from bot.transfer import export_rows, write_csv
 from handlers.application.turn import Turn
-from storage.models import Channel, Role
+from storage.models import Role
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")  # Slack's escaped user mention
 _ROLES = {"facilitator": Role.facilitator, "member": Role.member}
@@ -32,14 +31,7 @@ def peer_channel(turn: Turn, args: str) -> list[Reply]:
         return [turn.say("core.channel_usage")]
     if turn.incoming.is_private:
         return [turn.say("core.channel_private")]
-    chat = turn.incoming.chat
-    channel = turn.session.exec(
-        select(Channel).where(
-            Channel.platform == chat.platform, Channel.workspace == chat.workspace, Channel.chat == chat.chat
-        )
-    ).first() or Channel(
-        platform=chat.platform, workspace=chat.workspace, chat=chat.chat, community_id=turn.who.community_id
-    )
+    channel = channel_for(turn.session, community_id=turn.who.community_id, address=turn.incoming.chat)
     channel.community_id = turn.who.community_id
     channel.is_community_channel = True
     channel.language = turn.tr.language

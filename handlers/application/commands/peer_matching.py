@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.groups import parse_size, propose_groups, save_groups
 from bot.match_card import TITLE_SHOWN, card_text, suggestion_card
-from bot.matching.report import groups_text
+from bot.matching.report import groups_text, round_counts
 from bot.ports import Button, Reply
 from bot.text import shorten
 from handlers.application.commands.schedule_peer import post_round_now
@@ -33,7 +33,7 @@ def _organisation(turn: Turn, post: Post) -> str:
 def _preview(turn: Turn) -> list[Reply]:
     tr = turn.tr
     result = turn.deps.matcher.run_round(turn.session, turn.who.community_id)
-    lines = [tr.t("core.round_header", suggestions=len(result.suggestions), needs=len(result.by_need()))]
+    lines = [tr.t("core.round_header", **round_counts(tr, result))]
     for suggestion in result.suggestions[:PREVIEW_LINES]:
         lines.append(card_text(suggestion_card(turn.session, suggestion), tr))
     if len(result.suggestions) > PREVIEW_LINES:
