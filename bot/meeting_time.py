@@ -144,9 +144,7 @@ def parse_pause_day(text: str, *, today: date) -> date:
     spoken = " ".join(words)
     day = _iso_day(spoken) or _named_day(spoken, today) or _relative_day(words, today)
     if day is None:
-        raise UserError(
-            N_("schedules.error_pause_day"), text=" ".join(text.split())[:60], example=example_day(today)
-        )
+        raise UserError(N_("schedules.error_pause_day"), text=" ".join(text.split())[:60], example=example_day(today))
     return day
 
 

@@ -77,9 +77,7 @@ class SharedState(Collector):
         yield GaugeMetricFamily(
             "peerlink_outbox_oldest_due_age_seconds", "How late the oldest pending row is", value=_age(oldest, now)
         )
-        yield GaugeMetricFamily(
-            "peerlink_active_conversations", "Conversations touched in the last hour", value=active
-        )
+        yield GaugeMetricFamily("peerlink_active_conversations", "Conversations touched in the last hour", value=active)
 
 
 def _age(due: datetime | None, now: datetime) -> float:

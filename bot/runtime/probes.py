@@ -70,4 +70,3 @@ class RequestMetrics:
         finally:
             self.metrics.http_requests.labels(route=route, status=str(status)).inc()
             self.metrics.http_seconds.labels(route=route).observe(time.perf_counter() - started)
-
