@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bot.audit import Action
 from bot.i18n import Translator
 from bot.matches import MatchError, introduce, my_matches, reasons_text, respond
 from bot.ports import Button, Reply
 from bot.text import shorten
+from handlers.application.commands.privacy import record_action
 from handlers.application.turn import Turn
 from storage.models import Match, MatchStatus, Organisation, Response
 
@@ -95,4 +97,5 @@ def peer_introduce(turn: Turn, args: str) -> list[Reply]:
     if match.status not in (MatchStatus.suggested, MatchStatus.accepted):
         return [turn.say("core.match_settled", number=match.id)]
     introduce(turn.session, match, now=turn.deps.clock.now())
+    record_action(turn, Action.introduce, target=f"#{match.id}")
     return [turn.say("core.match_introduced", number=match.id)]
