@@ -50,7 +50,7 @@ async def test_fixed_jobs_with_explicit_ids(deps: Deps) -> None:
         id="plan_digests",
         replace_existing=True,
     )
-    assert len(scheduler.get_jobs()) == 5
+    assert len(scheduler.get_jobs()) == len(JOB_IDS)
     assert isinstance(scheduler._jobstores["default"], MemoryJobStore)
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0)

@@ -67,7 +67,7 @@ def peer_invite(turn: Turn, args: str) -> list[Reply]:
         turn.who.member_id,
         now=turn.deps.clock.now(),
     )
-    record_action(turn, Action.invite, target=organisation.name if organisation else "")
+    record_action(turn, Action.invite, target=organisation.name if organisation else "-")
     community = turn.session.get(Community, invite.community_id)
     place = community.name if community else ""
     if organisation is not None:
