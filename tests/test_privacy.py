@@ -26,6 +26,7 @@ from storage.models import (
     AuditEntry,
     ConversationState,
     Delivery,
+    DeliveryStatus,
     Identity,
     Match,
     MatchStatus,
@@ -200,7 +201,7 @@ def test_forgetme_asks_then_erases_everything(deps: Deps) -> None:
     assert "Peerlink has forgotten you. Posts deleted: 1; left to your organisation: 0; matches withdrawn: 1" in done
 
     assert member_of(deps, ANA) is None
-    assert traces(deps, ANA, *OFFER, "A draft about impact") == []
+    assert traces(deps, ANA, *OFFER, "A draft about impact", "Bilbao City Council") == []  # her organisation too
     with deps.sessions() as session:
         assert session.get(Match, match_id) is None
         [told] = session.exec(select(Delivery).where(Delivery.kind == "withdrawn")).all()
@@ -239,6 +240,7 @@ def test_forgetme_can_leave_the_posts_to_the_organisation(deps: Deps) -> None:
     assert "Publicaciones borradas: 0; dejadas a tu organización: 1" in say(deps, ANA, "/forgetme conservar BORRAR")
 
     assert traces(deps, ANA, "ana@bilbao.example") == []
+    assert "Bilbao City Council" in everything(deps)  # Carla's organisation stays
     with deps.sessions() as session:
         post = session.get(Post, offer.id)
         match = session.get(Match, match_id)
@@ -337,3 +339,35 @@ def test_a_member_who_is_not_a_facilitator_cannot_read_the_audit_log(deps: Deps)
     incoming = Incoming(sender=sender, chat=Address("console", "local", sender.user_id), text="/peer audit")
     [reply] = Conversations(deps).handle(incoming)
     assert "facilitators" in reply.text
+
+
+def test_messages_for_the_person_are_handed_over_then_erased(deps: Deps, clock: FakeClock) -> None:
+    say(deps, ANA, "/help")
+    ana = member_of(deps, ANA)
+    assert ana is not None
+    sender = console_sender(ANA)
+    with transaction(deps.sessions) as session:
+        for key, status in (("reminder:1", DeliveryStatus.sent), ("reminder:2", DeliveryStatus.sending)):
+            session.add(
+                Delivery(
+                    dedupe_key=key,
+                    kind="reminder",
+                    platform="console",
+                    workspace="local",
+                    chat=sender.user_id,
+                    member_id=ana.id,
+                    payload={"text": f"Your meeting starts soon ({key})"},
+                    due_at=clock.now(),
+                    status=status,
+                )
+            )
+    data = mydata(deps, ANA)
+    assert [(d["kind"], d["status"], d["text"]) for d in data["deliveries"]] == [
+        ("reminder", "sent", "Your meeting starts soon (reminder:1)"),
+        ("reminder", "sending", "Your meeting starts soon (reminder:2)"),
+    ]
+    say(deps, ANA, "/forgetme delete ERASE")
+    with deps.sessions() as session:
+        left = session.exec(select(Delivery)).all()
+    # the one being sent this moment finishes, naming nobody; the retention job empties it later
+    assert [(row.dedupe_key, row.member_id) for row in left] == [("reminder:2", None)]

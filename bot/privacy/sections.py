@@ -8,8 +8,8 @@ before the posts they point to, and the identities and the member row go last.
 
 from __future__ import annotations
 
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlalchemy import delete, func
+from sqlmodel import Session, SQLModel, col, select
 
 from bot import audit
 from bot.members import Who
@@ -48,8 +48,28 @@ def _erase_member(erasure: Erasure) -> None:
     session = erasure.session
     session.flush()  # deletions above mark homes to redraw; theirs must not outlive them
     session.execute(delete(StaleHome).where(col(StaleHome.member_id) == erasure.person.member_id))
+    organisation_id = erasure.person.member.organisation_id
     session.delete(erasure.person.member)
     session.flush()
+    if organisation_id is not None:
+        _drop_if_unused(session, organisation_id)
+
+
+def _drop_if_unused(session: Session, organisation_id: int) -> None:
+    """An organisation nothing refers to any more (its name was the person's own words) goes too."""
+    referring = [
+        (table, column)
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if any(key.column.table.name == "organisation" for key in column.foreign_keys)
+    ]
+    for table, column in referring:
+        if session.execute(select(func.count()).select_from(table).where(column == organisation_id)).scalar():
+            return
+    found = session.get(Organisation, organisation_id)
+    if found is not None:
+        session.delete(found)
+        session.flush()
 
 
 def _identities(_session: Session, person: Person) -> list[Row]:
@@ -72,7 +92,7 @@ def _roles(_session: Session, person: Person) -> list[Row]:
 
 
 def _nothing(_erasure: Erasure) -> None:
-    """The organisation belongs to its other members and posts; the role goes with the member row."""
+    """The role goes with the member row, the organisation with it when nothing else refers to it."""
 
 
 # --- what they said and did --------------------------------------------------------------------
@@ -188,9 +208,14 @@ def _deliveries(session: Session, person: Person) -> list[Row]:
 
 
 def _erase_deliveries(erasure: Erasure) -> None:
-    """A row being sent right now is left to finish; everything else about them goes."""
-    rows = [row for row in addressed_to(erasure.session, erasure.person) if row.status != DeliveryStatus.sending]
-    delete_all(erasure.session, rows)
+    """A row being sent this very moment is left to finish (it no longer names them); the rest goes."""
+    session = erasure.session
+    rows = addressed_to(session, erasure.person)
+    for row in rows:
+        if row.status == DeliveryStatus.sending:
+            row.member_id = None
+            session.add(row)
+    delete_all(session, [row for row in rows if row.status != DeliveryStatus.sending])
 
 
 # --- what they did as a facilitator ------------------------------------------------------------

@@ -26,7 +26,7 @@ _USER_IDS = {
 
 
 def peer_help(turn: Turn, _args: str) -> list[Reply]:
-    return [turn.say("core.help_facilitator")]
+    return [Reply(text=turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator"))]
 
 
 def peer_channel(turn: Turn, args: str) -> list[Reply]:
