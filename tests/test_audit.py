@@ -6,11 +6,14 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlmodel import select
 
+from bot import partnerships
 from bot.deps import Deps
+from bot.ports import Address, Incoming, Sender
 from bot.runtime.cli import cli
+from handlers.application.conversation import Conversations
 from handlers.console import Console, console_sender
 from storage.db import transaction
-from storage.models import AuditEntry, Community, Identity, Match, Member, Post
+from storage.models import AuditEntry, Community, Identity, Match, Member, PartnershipCode, Post
 from tests.conftest import FakeClock
 
 ANA = "Ana Ruiz@Bilbao City Council"  # the console's person is a facilitator, as a workspace admin is
@@ -78,7 +81,7 @@ def test_facilitator_actions_are_recorded_and_shown_in_the_readers_timezone(deps
         f"2026-03-02 03:04 · Match #{match_id} introduced by Ana Ruiz",
         "2026-03-02 03:03 · Partnership link code created by Ana Ruiz",
         "2026-03-02 03:02 · Invite link created (organisation: -) by Ana Ruiz",
-        "2026-03-02 03:01 · Posts exported (2 rows) by Ana Ruiz",
+        "2026-03-02 03:01 · Posts exported (rows: 2) by Ana Ruiz",
         "2026-03-02 03:00 · Role facilitator given to Bob Nowak by Ana Ruiz",
     ]
 
@@ -104,3 +107,36 @@ def test_entries_outlive_the_people_they_name(deps: Deps) -> None:
 
 def test_an_empty_log_says_so(deps: Deps) -> None:
     assert say(deps, ANA, "/peer audit") == "Nothing in the audit log yet."
+
+
+def _slack_facilitator(team: str) -> Sender:
+    return Sender(
+        platform="slack", workspace=team, user_id=f"UF{team}", display_name=f"Fac {team}", is_platform_admin=True
+    )
+
+
+def _slack(deps: Deps, sender: Sender, text: str) -> str:
+    chat = Address(platform="slack", workspace=sender.workspace, chat="C1")
+    replies = Conversations(deps).handle(Incoming(sender=sender, chat=chat, text=text, is_private=False))
+    return "\n".join(reply.text for reply in replies)
+
+
+def test_a_link_brings_the_joining_workspaces_log_along(deps: Deps) -> None:
+    with transaction(deps.sessions) as session:
+        alpha = partnerships.own_community(session, platform="slack", external_id="TA", name="Alpha").id
+        beta = partnerships.own_community(session, platform="slack", external_id="TB", name="Beta").id
+    _slack(deps, _slack_facilitator("TB"), "/peer export")  # Beta's history, before joining
+    _slack(deps, _slack_facilitator("TA"), "/peer link")
+    with deps.sessions() as session:
+        code = session.exec(select(PartnershipCode)).one().code
+    assert "Alpha" in _slack(deps, _slack_facilitator("TB"), f"/peer link {code}")
+    with deps.sessions() as session:
+        entries = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()  # type: ignore[arg-type]
+        assert session.get(Community, beta) is None
+    assert [(e.action, e.community_id) for e in entries] == [("export", alpha), ("link_code", alpha), ("link", alpha)]
+    lines = _slack(deps, _slack_facilitator("TA"), "/peer audit").splitlines()
+    assert lines[1:] == [
+        "2026-03-02 09:00 · Another workspace linked into this partnership (members: 1) by Fac TB",
+        "2026-03-02 09:00 · Partnership link code created by Fac TA",
+        "2026-03-02 09:00 · Posts exported (rows: 0) by Fac TB",
+    ]
