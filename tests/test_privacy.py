@@ -28,11 +28,13 @@ from storage.models import (
     Delivery,
     DeliveryStatus,
     Identity,
+    Invite,
     Match,
     MatchStatus,
     Meeting,
     Member,
     OrganisationBlock,
+    PartnershipCode,
     Post,
     Rsvp,
     RsvpAnswer,
@@ -371,3 +373,26 @@ def test_messages_for_the_person_are_handed_over_then_erased(deps: Deps, clock: 
         left = session.exec(select(Delivery)).all()
     # the one being sent this moment finishes, naming nobody; the retention job empties it later
     assert [(row.dedupe_key, row.member_id) for row in left] == [("reminder:2", None)]
+
+
+def test_what_a_facilitator_made_stays_without_their_name(deps: Deps, clock: FakeClock) -> None:
+    say(deps, ANA, "/peer invite")
+    say(deps, ANA, "/peer link")
+    ana = member_of(deps, ANA)
+    assert ana is not None
+    with transaction(deps.sessions) as session:
+        session.add(
+            Meeting(community_id=ana.community_id, organiser_id=ana.id, title="Kick-off", start_at=clock.now(), uid="k")
+        )
+    made = mydata(deps, ANA)
+    assert len(made["invites_created"]) == len(made["partnership_codes"]) == len(made["meetings_organised"]) == 1
+    assert [entry["action"] for entry in made["audit_log"]] == ["invite", "link_code"]
+
+    say(deps, ANA, "/forgetme delete ERASE")
+    assert traces(deps, ANA) == []
+    with deps.sessions() as session:
+        assert [i.created_by for i in session.exec(select(Invite))] == [None]
+        assert [(c.created_by, c.used_by) for c in session.exec(select(PartnershipCode))] == [(None, None)]
+        assert [m.organiser_id for m in session.exec(select(Meeting))] == [None]
+        actors = [e.actor_member_id for e in session.exec(select(AuditEntry).order_by(AuditEntry.id))]  # type: ignore[arg-type]
+    assert actors == [None, None, None]  # invite, link code, and the erasure itself

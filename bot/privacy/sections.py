@@ -232,17 +232,20 @@ def _codes(session: Session, person: Person) -> list[Row]:
     return [fields(row, ("created_at", "expires_at", "used_at")) for row in rows]
 
 
-def _erase_authorship(erasure: Erasure) -> None:
-    """Invites and partnership codes keep working; they no longer say who made or used them."""
-    session, member_id = erasure.session, erasure.person.member_id
-    for invite in session.exec(select(Invite).where(Invite.created_by == member_id)).all():
+def _erase_invites(erasure: Erasure) -> None:
+    """Invites keep working; they no longer say who made them."""
+    session = erasure.session
+    for invite in session.exec(select(Invite).where(Invite.created_by == erasure.person.member_id)).all():
         invite.created_by = None
         session.add(invite)
-    for code in session.exec(
-        select(PartnershipCode).where(
-            (col(PartnershipCode.created_by) == member_id) | (col(PartnershipCode.used_by) == member_id)
-        )
-    ).all():
+    session.flush()
+
+
+def _erase_codes(erasure: Erasure) -> None:
+    """Partnership codes stay (a used one records the link); they no longer say who made or used them."""
+    session, member_id = erasure.session, erasure.person.member_id
+    mine = (col(PartnershipCode.created_by) == member_id) | (col(PartnershipCode.used_by) == member_id)
+    for code in session.exec(select(PartnershipCode).where(mine)).all():
         code.created_by = None if code.created_by == member_id else code.created_by
         code.used_by = None if code.used_by == member_id else code.used_by
         session.add(code)
@@ -281,7 +284,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("blocked_organisations", ("organisationblock",), _blocks, _erase_blocks),
     Section("conversations", ("conversationstate", "parkeddraft"), _conversations, _erase_conversations),
     Section("deliveries", ("delivery",), _deliveries, _erase_deliveries),
-    Section("invites_created", ("invite",), _invites, _erase_authorship),
-    Section("partnership_codes", ("partnershipcode",), _codes, _nothing),
+    Section("invites_created", ("invite",), _invites, _erase_invites),
+    Section("partnership_codes", ("partnershipcode",), _codes, _erase_codes),
     Section("audit_log", ("auditentry",), _audit, _erase_audit),
 )
