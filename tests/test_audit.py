@@ -140,3 +140,11 @@ def test_a_link_brings_the_joining_workspaces_log_along(deps: Deps) -> None:
         "2026-03-02 09:00 · Partnership link code created by Fac TA",
         "2026-03-02 09:00 · Posts exported (rows: 0) by Fac TB",
     ]
+
+
+def test_a_command_line_export_is_recorded(deps: Deps) -> None:
+    result = CliRunner().invoke(cli, ["export", "--format", "csv"], obj={"deps": deps})
+    assert result.exit_code == 0, result.output
+    assert say(deps, ANA, "/peer audit").splitlines()[1:] == [
+        "2026-03-02 09:00 · Posts exported (rows: 0) by the command line"
+    ]

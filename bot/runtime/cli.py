@@ -203,11 +203,23 @@ def import_command(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export every post of the community, in the format `peerlink import` reads back."""
+    from bot.audit import Action, Source, record
     from bot.transfer import export_rows, write_csv, write_json
+    from storage.db import transaction
+    from storage.queries import default_community
 
     deps = _deps(ctx)
-    with deps.sessions() as session:
+    with transaction(deps.sessions) as session:
         rows = export_rows(session)
+        community_id = default_community(session=session).id or 0
+        record(
+            session,
+            community_id=community_id,
+            action=Action.export,
+            now=deps.clock.now(),
+            target=len(rows),
+            source=Source.cli,
+        )
     write = write_csv if fmt == "csv" else write_json
     if output is None:
         buffer = io.StringIO(newline="")
