@@ -396,3 +396,11 @@ def test_what_a_facilitator_made_stays_without_their_name(deps: Deps, clock: Fak
         assert [m.organiser_id for m in session.exec(select(Meeting))] == [None]
         actors = [e.actor_member_id for e in session.exec(select(AuditEntry).order_by(AuditEntry.id))]  # type: ignore[arg-type]
     assert actors == [None, None, None]  # invite, link code, and the erasure itself
+
+
+def test_keeping_posts_with_nobody_left_asks_again_before_deleting(deps: Deps) -> None:
+    write_post(deps, ANA, "offer", *OFFER)
+    [asked] = handle(deps, ANA, "/forgetme keep ERASE")
+    assert "you and your posts will be erased" in asked.text
+    assert [b.value for b in asked.buttons] == ["/forgetme delete ERASE"]
+    assert member_of(deps, ANA) is not None

@@ -53,7 +53,7 @@ def forgetme_command(turn: Turn, args: str) -> list[Reply]:
     if choice is None:
         return [_explain(turn)]
     if choice == "keep" and not others_remain(turn.session, _person(turn)):
-        choice = "delete"  # nobody left to hand the posts to
+        return [_ask_word(turn, "delete")]  # nobody to hand the posts to: deleting them needs its own yes
     if len(words) < 2:
         return [_ask_word(turn, choice)]
     if words[1].lower() not in turn.tr.words("privacy.word_confirm"):
