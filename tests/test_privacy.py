@@ -404,3 +404,31 @@ def test_keeping_posts_with_nobody_left_asks_again_before_deleting(deps: Deps) -
     assert "you and your posts will be erased" in asked.text
     assert [b.value for b in asked.buttons] == ["/forgetme delete ERASE"]
     assert member_of(deps, ANA) is not None
+
+
+def test_messages_about_an_erased_post_go_with_it(deps: Deps, clock: FakeClock) -> None:
+    offer = write_post(deps, ANA, "offer", *OFFER)
+    need = write_post(deps, BOB, "need", *NEED)
+    match_id = pair(deps, need, offer, MatchStatus.introduced)
+    bob = member_of(deps, BOB)
+    assert bob is not None
+    with transaction(deps.sessions) as session:
+        for key, status in ((f"introduction:{match_id}:console:local:bob", DeliveryStatus.sent),
+                            (f"followup:{match_id}:{bob.id}", DeliveryStatus.pending)):  # fmt: skip
+            session.add(
+                Delivery(
+                    dedupe_key=key,
+                    kind=key.split(":")[0],
+                    platform="console",
+                    workspace="local",
+                    chat="bob",
+                    member_id=bob.id,
+                    payload={"text": f"Meet Bilbao City Council about “{OFFER[0]}”"},
+                    due_at=clock.now(),
+                    status=status,
+                )
+            )
+    say(deps, ANA, "/forgetme delete ERASE")
+    assert traces(deps, ANA, *OFFER) == []
+    with deps.sessions() as session:
+        assert [row.kind for row in session.exec(select(Delivery))] == ["withdrawn"]

@@ -77,8 +77,9 @@ def erase_matches(erasure: Erasure) -> None:
     for match in _matches(session, mine):
         if match.status in OPEN_STATUSES:
             _tell_other_side(erasure, match, mine)
-            _drop_planned(session, match)
             erasure.matches_withdrawn += 1
+        if match.status in OPEN_STATUSES or not keep:
+            _drop_messages(session, match, sent_too=not keep)
         if not keep:
             session.delete(match)
         elif match.status in OPEN_STATUSES:
@@ -116,10 +117,15 @@ def _tell_other_side(erasure: Erasure, match: Match, mine: Sequence[int]) -> Non
             erasure.told.add(member.id)
 
 
-def _drop_planned(session: Session, match: Match) -> None:
-    """Introductions and follow-ups of a withdrawn match not sent yet are no longer true."""
-    keys = [col(Delivery.dedupe_key).startswith(f"{kind}:{match.id}:") for kind in MATCH_MESSAGES]
-    rows = session.exec(select(Delivery).where(Delivery.status == DeliveryStatus.pending, or_(*keys))).all()
+def _drop_messages(session: Session, match: Match, *, sent_too: bool) -> None:
+    """Introductions and follow-ups of a withdrawn match not sent yet are no longer true; when the
+    match itself goes, the ones sent (which quote the erased post) go with it."""
+    keys = or_(*(col(Delivery.dedupe_key).startswith(f"{kind}:{match.id}:") for kind in MATCH_MESSAGES))
+    statuses = [
+        DeliveryStatus.pending,
+        *((DeliveryStatus.sent, DeliveryStatus.parked, DeliveryStatus.skipped) if sent_too else ()),
+    ]
+    rows = session.exec(select(Delivery).where(keys, col(Delivery.status).in_(statuses))).all()
     delete_all(session, rows)
 
 
