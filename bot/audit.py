@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_, Translator
@@ -93,13 +94,17 @@ def _name(session: Session, member_id: int | None) -> str | None:
     return member.display_name or f"#{member.id}"
 
 
+def _naming(member_id: int) -> ColumnElement[bool]:
+    return (col(AuditEntry.actor_member_id) == member_id) | (col(AuditEntry.subject_member_id) == member_id)
+
+
+def entries_about(session: Session, member_id: int) -> Sequence[AuditEntry]:
+    return session.exec(select(AuditEntry).where(_naming(member_id)).order_by(col(AuditEntry.id))).all()
+
+
 def forget_member(session: Session, member_id: int) -> int:
     """The entries stay (what was done, and when), but no longer say it was this person."""
-    entries = session.exec(
-        select(AuditEntry).where(
-            (col(AuditEntry.actor_member_id) == member_id) | (col(AuditEntry.subject_member_id) == member_id)
-        )
-    ).all()
+    entries = entries_about(session, member_id)
     for entry in entries:
         if entry.actor_member_id == member_id:
             entry.actor_member_id = None
@@ -107,11 +112,3 @@ def forget_member(session: Session, member_id: int) -> int:
             entry.subject_member_id = None
         session.add(entry)
     return len(entries)
-
-
-def entries_about(session: Session, member_id: int) -> Sequence[AuditEntry]:
-    return session.exec(
-        select(AuditEntry)
-        .where((col(AuditEntry.actor_member_id) == member_id) | (col(AuditEntry.subject_member_id) == member_id))
-        .order_by(col(AuditEntry.id))
-    ).all()

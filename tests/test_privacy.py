@@ -110,6 +110,16 @@ def mydata(deps: Deps, identity: str) -> dict[str, Any]:
     return data
 
 
+class _Any:
+    """Equal to anything: for a value the test does not pin down (a time set by the database)."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+ANY = _Any()
+
+
 # --- /mydata -------------------------------------------------------------------------------------
 
 
@@ -161,14 +171,6 @@ def test_mydata_sends_everything_as_json(deps: Deps, clock: FakeClock) -> None:
     assert conversation["flow"] == "need"
     assert "Medir el impacto social" in json.dumps(conversation["draft"], ensure_ascii=False)
     assert "Bob Nowak" not in json.dumps(data, ensure_ascii=False)  # nobody else's personal data
-
-
-class _Any:
-    def __eq__(self, other: object) -> bool:
-        return True
-
-
-ANY = _Any()
 
 
 def test_personal_data_stays_out_of_groups(deps: Deps) -> None:
