@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     reminder_offsets: str = "24h,1h"
     port: int = 8000
+    # finished conversations, drafts and delivered messages' texts are kept this long (bot/privacy/retention.py)
+    retention_days: int = Field(default=90, ge=1)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

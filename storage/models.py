@@ -402,3 +402,18 @@ class RateBooking(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=160)
     free_at: datetime = Field(sa_type=UTCDateTime)
     held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """A facilitator's action (a role granted, an export, an introduction, a link, an invite, an
+    erasure): who, what, when, in which partnership. `target` holds no personal data (a role, a
+    match number, a count); people are referred to by member id, cleared when they are forgotten."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    action: str = Field(max_length=32)
+    source: str = Field(default="chat", max_length=16)  # chat, cli, self
+    actor_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    subject_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    target: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -107,6 +107,7 @@ def role() -> None:
 @click.pass_context
 def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
     """Give IDENTITY (slack:<user-id> or telegram:<user-id>) a role; works before they ever wrote."""
+    from bot.audit import Action, Source, record
     from bot.roles import grant, parse_identity
     from storage.db import transaction
     from storage.models import Role
@@ -117,8 +118,61 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
         raise click.BadParameter(str(problem), param_hint="IDENTITY") from problem
     deps = _deps(ctx)
     with transaction(deps.sessions) as session:
-        grant(session, platform=platform, user_id=user_id, role=Role(role_name))
+        member = grant(session, platform=platform, user_id=user_id, role=Role(role_name))
+        session.flush()
+        record(
+            session,
+            community_id=member.community_id,
+            action=Action.role,
+            now=deps.clock.now(),
+            subject_member_id=member.id,
+            target=role_name,
+            source=Source.cli,
+        )
     click.echo(translator(deps.settings.default_language).t("core.cli_role_granted", identity=identity, role=role_name))
+
+
+@cli.command("forget")
+@click.argument("identity")
+@click.option(
+    "--posts",
+    type=click.Choice(["keep", "delete"]),
+    required=True,
+    help="keep: leave the person's posts to their organisation when others remain in it; delete: erase them.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget_command(ctx: click.Context, identity: str, posts: str, yes: bool) -> None:
+    """Erase everything about IDENTITY (slack:<user-id> or telegram:<user-id>), as /forgetme does."""
+    from bot.audit import Source
+    from bot.privacy.erase import forget
+    from bot.privacy.person import find_person
+    from bot.roles import parse_identity
+    from storage.db import transaction
+
+    try:
+        platform, user_id = parse_identity(identity)
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), param_hint="IDENTITY") from problem
+    deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
+    if not yes:
+        click.confirm(tr.t("privacy.cli_confirm", identity=identity), abort=True)
+    with transaction(deps.sessions) as session:
+        person = find_person(session, platform=platform, user_id=user_id)
+        if person is None:
+            click.echo(tr.t("privacy.cli_unknown", identity=identity), err=True)
+            ctx.exit(1)
+        erased = forget(session, person, keep_posts=posts == "keep", now=deps.clock.now(), source=Source.cli)
+    click.echo(
+        tr.t(
+            "privacy.cli_forgotten",
+            identity=identity,
+            deleted=erased.posts_deleted,
+            kept=erased.posts_kept,
+            withdrawn=erased.matches_withdrawn,
+        )
+    )
 
 
 @cli.command()
@@ -178,11 +232,23 @@ def import_command(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export every post of the community, in the format `peerlink import` reads back."""
+    from bot.audit import Action, Source, record
     from bot.transfer import export_rows, write_csv, write_json
+    from storage.db import transaction
+    from storage.queries import default_community
 
     deps = _deps(ctx)
-    with deps.sessions() as session:
+    with transaction(deps.sessions) as session:
         rows = export_rows(session)
+        community_id = default_community(session=session).id or 0
+        record(
+            session,
+            community_id=community_id,
+            action=Action.export,
+            now=deps.clock.now(),
+            target=len(rows),
+            source=Source.cli,
+        )
     write = write_csv if fmt == "csv" else write_json
     if output is None:
         buffer = io.StringIO(newline="")

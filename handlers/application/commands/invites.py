@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot import invites
+from bot.audit import Action
 from bot.organisations import check_name, organisation_named
 from bot.ports import Reply
 from bot.reachability import member_started
 from handlers.application.commands.general import start_command
+from handlers.application.commands.privacy import record_action
 from handlers.application.flows.engine import FLOWS
 from handlers.application.turn import Turn
 from storage.models import Community
@@ -62,6 +64,7 @@ def peer_invite(turn: Turn, args: str) -> list[Reply]:
         turn.who.member_id,
         now=turn.deps.clock.now(),
     )
+    record_action(turn, Action.invite, target=organisation.name if organisation else "-")
     community = turn.session.get(Community, invite.community_id)
     place = community.name if community else ""
     if organisation is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from bot.audit import Action
 from bot.i18n import N_
 from bot.match_card import cards_reply, my_cards
 from bot.matches import facilitate, respond
 from bot.numbers import number as parse_number
 from bot.ports import Reply
+from handlers.application.commands.privacy import record_action
 from handlers.application.turn import Turn
 from storage.models import MatchStatus
 
@@ -43,4 +45,5 @@ def peer_introduce(turn: Turn, args: str) -> list[Reply]:
     number = parse_number(args, usage=N_("core.introduce_usage"))
     now = turn.deps.clock.now()
     match = facilitate(turn.session, turn.who, number, now=now, group_chats=turn.deps.group_chats)  # or UserError
+    record_action(turn, Action.introduce, target=f"#{match.id}")
     return [turn.say("core.match_introduced", number=match.id)]
