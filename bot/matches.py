@@ -12,11 +12,14 @@ from sqlmodel import Session, and_, col, or_, select
 
 from bot.deliveries import enqueue, member_address
 from bot.errors import UserError
-from bot.i18n import N_, translator
+from bot.i18n import N_, Translator, translator
 from bot.matching import render_stored
 from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, refusal
 from bot.members import Who, member_language
 from bot.ports import Address, GroupChat, Reply
+from bot.reach import ReachKind, reach, reach_text
+from bot.readers import member_reader
+from bot.roles import facilitators
 from storage.models import Community, Identity, Match, MatchStatus, Member, Organisation, Post, Response
 from storage.queries import identities_of_member, members_of_organisation
 
@@ -114,9 +117,11 @@ def respond(
     side = _side_of(session, who, need, offer)
     if side is None:
         raise UserError(N_("core.match_not_yours"), number=match_id)
+    may_go_ahead(session, match, need, offer, now=now)  # says why, when the rule refuses the pair
+    if match.status == MatchStatus.withdrawn:
+        raise UserError(N_("core.match_withdrawn"), number=match_id)
     if match.status != MatchStatus.suggested:
         raise UserError(N_("core.match_settled"), number=match_id)
-    may_go_ahead(session, match, need, offer, now=now)
     answer = Response.accepted if accept else Response.declined
     if side == "need":
         match.need_response = answer
@@ -148,32 +153,56 @@ def facilitate(
     if match is None or need is None or offer is None or match.community_id != who.community_id:
         raise UserError(N_("core.introduce_usage"))
     may_go_ahead(session, match, need, offer, now=now)
-    introduce(session, match, now=now, group_chats=group_chats)
+    introduce(session, match, now=now, group_chats=group_chats, by=who.member)
     return match
 
 
+@dataclass(frozen=True)
+class Party:
+    """One side of an introduction: its post and the people who speak for it (none for an
+    imported post whose organisation has nobody here)."""
+
+    post: Post
+    people: Sequence[Member]
+
+
 def introduce(
-    session: Session, match: Match, *, now: datetime, group_chats: Mapping[str, GroupChat] = NO_GROUP_CHATS
+    session: Session,
+    match: Match,
+    *,
+    now: datetime,
+    group_chats: Mapping[str, GroupChat] = NO_GROUP_CHATS,
+    by: Member | None = None,
 ) -> None:
-    """Both sides are told about each other, each on their own platform (one group chat when they
-    are all in one workspace of a platform that has group chats, e.g. a Slack group DM)."""
+    """Both sides are told who the other is, both posts, why they fit and how to reach them, each
+    on their own platform (one group chat when they all are in one workspace of a platform that
+    has group chats, e.g. a Slack group DM). `by`: the facilitator who introduced them."""
     need, offer = session.get(Post, match.need_id), session.get(Post, match.offer_id)
     assert need is not None
     assert offer is not None
     match.status = MatchStatus.introduced
     match.introduced_at = now
     session.add(match)
-    people = [(member, need, offer) for member in side_members(session, need)]
-    people += [(member, offer, need) for member in side_members(session, offer)]
-    shared = _group_chat(session, [member for member, _, _ in people], group_chats)
+    sides = (Party(need, side_members(session, need)), Party(offer, side_members(session, offer)))
+    together = all(side.people for side in sides)
+    shared = _group_chat(session, [*sides[0].people, *sides[1].people], group_chats) if together else None
     if shared is not None:
-        member, mine, theirs = people[0]
-        _enqueue_intro(session, match, member, mine, theirs, shared, now)
+        _enqueue_intro(session, match, sides[0].people[0], sides[0], sides[1], shared, now, by=by, shared=True)
         return
-    for member, mine, theirs in people:
-        address = member_address(session, member.id or 0)
-        if address is not None:
-            _enqueue_intro(session, match, member, mine, theirs, address, now)
+    for mine, theirs in (sides, sides[::-1]):
+        for member in mine.people:
+            address = member_address(session, member.id or 0)
+            if address is not None:
+                _enqueue_intro(session, match, member, mine, theirs, address, now, by=by, shared=False)
+    if any(readers.people and _unreachable(session, other) for readers, other in (sides, sides[::-1])):
+        _ask_facilitators(session, match, need, offer, now)
+
+
+def _unreachable(session: Session, side: Party) -> bool:
+    """Somebody of this side (or an imported post nobody speaks for) can only be reached through a
+    facilitator: the introduction says so, and they are asked."""
+    people: Sequence[Member | None] = side.people or [None]
+    return any(reach(session, side.post, member, shared=False).kind == ReachKind.facilitator for member in people)
 
 
 def _group_chat(session: Session, members: list[Member], group_chats: Mapping[str, GroupChat]) -> Address | None:
@@ -193,13 +222,22 @@ def _group_chat(session: Session, members: list[Member], group_chats: Mapping[st
 
 
 def _enqueue_intro(
-    session: Session, match: Match, member: Member, mine: Post, theirs: Post, to: Address, now: datetime
+    session: Session,
+    match: Match,
+    member: Member,
+    mine: Party,
+    theirs: Party,
+    to: Address,
+    now: datetime,
+    *,
+    by: Member | None,
+    shared: bool,
 ) -> None:
     community = session.get(Community, match.community_id)
     assert community is not None
     identity = identities_of_member(session=session, member_id=member.id or 0)
     tr = translator(member_language(member, identity[0] if identity else None, community))
-    reply = Reply(text=introduction_text(session, tr.language, match, mine, theirs))
+    reply = Reply(text=introduction_text(session, tr, match, mine, theirs, by=by, shared=shared))
     enqueue(
         session,
         dedupe_key=f"introduction:{match.id}:{to.key()}",
@@ -212,18 +250,69 @@ def _enqueue_intro(
     )
 
 
-def introduction_text(session: Session, language: str, match: Match, mine: Post, theirs: Post) -> str:
-    tr = translator(language)
-    their_org = session.get(Organisation, theirs.organisation_id)
-    my_org = session.get(Organisation, mine.organisation_id)
-    return tr.t(
-        "core.introduction",
-        mine=mine.title,
-        my_organisation=my_org.name if my_org else "",
-        theirs=theirs.title,
-        their_organisation=their_org.name if their_org else "",
-        reasons=reasons_text(language, match.reasons),
+def introduction_text(
+    session: Session, tr: Translator, match: Match, mine: Party, theirs: Party, *, by: Member | None, shared: bool
+) -> str:
+    """What one reader is told: who introduces them, who the other side is (name, organisation,
+    city), both posts, why they fit and how to reach each person of the other side."""
+    header = (
+        tr.t("core.introduction_by", number=match.id, facilitator=by.display_name or "?")
+        if by is not None
+        else tr.t("core.introduction_both", number=match.id)
     )
+    people: Sequence[Member | None] = theirs.people or [None]
+    reaches = [
+        tr.t(
+            "core.introduction_person",
+            person=_who(session, theirs.post, member),
+            reach=reach_text(tr, reach(session, theirs.post, member, shared=shared)),
+        )
+        for member in people
+    ]
+    body = tr.t(
+        "core.introduction",
+        mine=mine.post.title,
+        theirs=theirs.post.title,
+        reasons=reasons_text(tr.language, match.reasons),
+    )
+    return "\n".join([header, *reaches, body])
+
+
+def _who(session: Session, post: Post, member: Member | None) -> str:
+    """ "Ana Souza (Cooperativa Habitar, Lisboa)", or the organisation alone when nobody speaks for it."""
+    organisation = session.get(Organisation, post.organisation_id)
+    city = (organisation.city if organisation else None) or post.city
+    place = ", ".join(part for part in (organisation.name if organisation else "", city or "") if part)
+    name = member.display_name if member is not None else ""
+    if name and place:
+        return f"{name} ({place})"
+    return name or place
+
+
+def _ask_facilitators(session: Session, match: Match, need: Post, offer: Post, now: datetime) -> None:
+    """Nobody to write to on one side: the community's facilitators are asked to connect them."""
+    for facilitator in facilitators(session, match.community_id):
+        reader = member_reader(session, facilitator.id or 0)
+        if reader is None:
+            continue
+        text = reader.tr.t(
+            "core.facilitator_connect",
+            number=match.id,
+            need=_who(session, need, None),
+            need_title=need.title,
+            offer=_who(session, offer, None),
+            offer_title=offer.title,
+        )
+        enqueue(
+            session,
+            dedupe_key=f"connect:{match.id}:{facilitator.id}",
+            to=reader.address,
+            reply=Reply(text=text),
+            kind="notice",
+            due_at=now,
+            community_id=match.community_id,
+            member_id=facilitator.id,
+        )
 
 
 def reasons_text(language: str, reasons: Sequence[str]) -> str:

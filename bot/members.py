@@ -102,6 +102,7 @@ def _create(session: Session, sender: Sender) -> Who | Identity:
         user_id=sender.user_id,
         locale=sender.locale,
         timezone=sender.timezone,
+        username=sender.username,
     )
 
     def insert() -> None:
@@ -135,6 +136,8 @@ def _refresh(identity: Identity, member: Member, sender: Sender) -> None:
         identity.locale = sender.locale
     if sender.timezone and sender.timezone != identity.timezone:
         identity.timezone = sender.timezone
+    if sender.username != identity.username and sender.platform == "telegram":
+        identity.username = sender.username  # changed or removed in Telegram's settings
     if sender.display_name and not member.display_name:
         member.display_name = sender.display_name[:200]
 

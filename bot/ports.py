@@ -38,6 +38,7 @@ class Sender:
     workspace: str
     user_id: str
     display_name: str = ""
+    username: str | None = None  # a public handle others may write to (Telegram @username)
     organisation: str | None = None  # known only where the platform or an invite says so
     locale: str | None = None  # platform locale, e.g. "es-ES" or "pt-br"
     timezone: str | None = None  # IANA name, e.g. "America/Mexico_City"

@@ -57,6 +57,7 @@ class MatchStatus(StrEnum):
     introduced = "introduced"
     met = "met"
     not_useful = "not_useful"
+    withdrawn = "withdrawn"  # no longer on offer: a post withdrawn or edited away, an author paused
 
 
 class Response(StrEnum):
@@ -148,6 +149,7 @@ class Identity(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=16)
     timezone: str | None = Field(default=None, max_length=64)
     dm_chat: str | None = Field(default=None, max_length=64)  # where a private message reaches them
+    username: str | None = Field(default=None, max_length=64)  # a public handle (Telegram @username)
     reachable: bool = Field(default=True)  # False after Telegram's 403 until they start the bot
     platform_admin: bool = Field(default=False)  # what the platform last said (see `bot.roles`)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -110,9 +110,71 @@ def test_a_facilitator_introduces_across_platforms(deps: Deps, match_id: int) ->
         offer.member_id, offer.organisation_id = tom.id, torino.id
         session.add_all([tom, bob, offer])
         session.commit()
-    assert "introducing you now" in say(deps, TOM, f"/peer introduce {match_id}")
-    sent = sorted((d.platform, d.chat) for d in deliveries(deps))
-    assert sent == [("slack", "UANA"), ("telegram", "42")]
+    assert "I am introducing #1 now" in say(deps, TOM, f"/peer introduce {match_id}")
+    sent = sorted((d.kind, d.platform, d.chat) for d in deliveries(deps))
+    assert sent == [("introduction", "slack", "UANA"), ("introduction", "telegram", "42"), ("notice", "telegram", "42")]
+    texts = {d.chat: d.payload["text"] for d in deliveries(deps) if d.kind == "introduction"}
+    assert texts["UANA"].splitlines()[:2] == [
+        "Tom introduces you to each other (#1).",  # not "both sides said yes": nobody did
+        "Meet Tom (Torino Social Hub). How to reach them: a facilitator will put you in touch",
+    ]
+    assert "Meet Ana (Bilbao City Council)" in texts["42"]
+    assert "Their “Social clauses” and your “Catering tender pilot” fit together." in texts["42"]
+    [notice] = [d for d in deliveries(deps) if d.kind == "notice"]
+    assert notice.payload["text"].startswith("Please put #1 in touch: “Social clauses” (Bilbao City Council)")
+
+
+def test_an_introduction_names_the_person_and_how_to_reach_them(deps: Deps, match_id: int) -> None:
+    tom = Sender(platform="telegram", workspace="777", user_id="42", display_name="Tom", username="tom_torino")
+    say(deps, tom, "/help")  # Telegram told us Tom's @username
+    with deps.sessions() as session:
+        tom_member = session.exec(select(Member).where(Member.display_name == "Tom")).one()
+        offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
+        assert tom_member.organisation_id is not None
+        offer.member_id, offer.organisation_id = tom_member.id, tom_member.organisation_id
+        session.add(offer)
+        session.commit()
+    say(deps, ANA, f"/accept {match_id}")
+    assert "introducing you now" in say(deps, tom, f"/accept {match_id}")
+    texts = {d.chat: d.payload["text"] for d in deliveries(deps)}
+    assert texts["UANA"].splitlines()[:2] == [
+        "Both sides said yes to #1. Let me introduce you!",
+        "Meet Tom (Torino Social Hub). How to reach them: on Telegram, @tom_torino (https://t.me/tom_torino)",
+    ]
+    assert "Why: Shared topics: Public procurement; Key terms: clause" in texts["UANA"]
+    # Ana has no handle Tom could use on Telegram: a facilitator will connect them (none here to ask).
+    assert "Meet Ana (Bilbao City Council). How to reach them: a facilitator will put you in touch" in texts["42"]
+
+
+def test_an_imported_post_shows_its_contact_or_asks_the_facilitators(deps: Deps, match_id: int) -> None:
+    with deps.sessions() as session:
+        bob = session.exec(select(Member).where(Member.display_name == "Bob")).one()
+        bob.role = Role.facilitator
+        offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
+        imported = get_or_create_organisation(session=session, community_id=offer.community_id, name="Habitar")
+        offer.member_id, offer.organisation_id, offer.contact = None, imported.id, "hola@habitar.example"
+        session.add_all([bob, offer])
+        session.commit()
+    assert "I am introducing #1 now" in say(deps, BOB, f"/peer introduce {match_id}")
+    [intro] = deliveries(deps)  # nobody speaks for Habitar here: only Ana is told, with its contact
+    assert "Meet Habitar. How to reach them: hola@habitar.example" in intro.payload["text"]
+    with deps.sessions() as session:
+        offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
+        match = session.get(Match, match_id)
+        assert match is not None
+        offer.contact, match.status = None, MatchStatus.suggested
+        session.add_all([offer, match])
+        session.commit()
+    for row in deliveries(deps):
+        with deps.sessions() as session:
+            session.delete(session.get(Delivery, row.id))
+            session.commit()
+    say(deps, BOB, f"/peer introduce {match_id}")
+    [intro] = [d for d in deliveries(deps) if d.kind == "introduction"]
+    assert "Meet Habitar. How to reach them: a facilitator will put you in touch" in intro.payload["text"]
+    [notice] = [d for d in deliveries(deps) if d.kind == "notice"]
+    assert notice.chat == "UBOB"
+    assert "(Habitar) were introduced, but one side can only be reached through you" in notice.payload["text"]
 
 
 def test_a_match_card_offers_to_stop_suggesting_that_organisation(deps: Deps, match_id: int) -> None:
@@ -136,12 +198,18 @@ def test_a_pair_the_rule_forbids_now_cannot_be_accepted_or_introduced(deps: Deps
     assert "No suggestions for you" in say(deps, ANA, "/matches")  # Bob is not put forward while paused
     assert "one side has paused suggestions" in say(deps, ANA, f"/accept {match_id}")
     assert "one side has paused suggestions" in say(deps, ANA, f"/peer introduce {match_id}")
+    # Pausing withdrew the pending suggestion, and Ana was told it is no longer available.
+    [notice] = deliveries(deps)
+    assert (notice.kind, notice.chat) == ("withdrawn", "UANA")
+    gone = "“Catering tender pilot” (Dublin City Council) is no longer available."
+    assert notice.payload["text"] == f"#{match_id}: {gone}"
     say(deps, BOB, "/resume")
-    assert "Catering tender pilot" in say(deps, ANA, "/matches")
+    assert "No suggestions for you" in say(deps, ANA, "/matches")
+    assert "is no longer available" in say(deps, ANA, f"/accept {match_id}")
     say(deps, ANA, "/withdraw 1")
     assert "one of the two posts is closed" in say(deps, BOB, f"/accept {match_id}")
-    assert deliveries(deps) == []
+    assert [d.kind for d in deliveries(deps)] == ["withdrawn"]
     with deps.sessions() as session:
         match = session.get(Match, match_id)
         assert match is not None
-        assert match.status == MatchStatus.suggested
+        assert match.status == MatchStatus.withdrawn

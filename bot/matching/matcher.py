@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -192,6 +192,27 @@ class Matcher:
         suggestions = []
         for other, score, (topics, terms) in zip(others, scores[best].tolist(), explained, strict=True):
             need, offer = (post, found[other]) if post.kind == PostKind.need else (found[other], post)
+            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms))
+        return suggestions
+
+    def rescore(self, session: Session, post: Post, others: Sequence[Post]) -> list[Suggestion]:
+        """`post` (just edited) scored again against each of `others`, with its reasons, whatever
+        the score: the caller decides, with `config.min_score`, which pairs still hold."""
+        if post.id is None or not others:
+            return []
+        index = self.index(session, post.community_id, thorough=False)
+        with index.lock:
+            index.upsert(post)
+            me = index.row_of[post.id]
+            kept = [other for other in others if other.id in index.row_of]
+            rows = np.asarray([index.row_of[other.id or 0] for other in kept], dtype=np.intp)
+            scores = self._scores_of_row(index, me)[rows].tolist()
+            mine = np.full(len(rows), me, dtype=np.intp)
+            need_rows, offer_rows = (mine, rows) if post.kind == PostKind.need else (rows, mine)
+            explained = self._explain(index, need_rows, offer_rows)
+        suggestions = []
+        for other, score, (topics, terms) in zip(kept, scores, explained, strict=True):
+            need, offer = (post, other) if post.kind == PostKind.need else (other, post)
             suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms))
         return suggestions
 
@@ -425,6 +446,24 @@ class Matcher:
         ]
         if rows:
             session.exec(_insert_new_pairs(session), params=rows)
+            _revive(session, suggestions, now)
+
+
+def _revive(session: Session, suggestions: Sequence[Suggestion], now: datetime) -> None:
+    """A pair withdrawn earlier (its author paused, its post edited away) that is suggested again
+    is a fresh suggestion: nobody has answered this one yet."""
+    scored = {(s.need.id, s.offer.id): s for s in suggestions}
+    withdrawn = session.exec(
+        select(Match).where(col(Match.need_id).in_({need for need, _ in scored}), Match.status == MatchStatus.withdrawn)
+    ).all()
+    for match in withdrawn:
+        suggestion = scored.get((match.need_id, match.offer_id))
+        if suggestion is None:
+            continue
+        match.status = MatchStatus.suggested
+        match.need_response = match.offer_response = Response.pending
+        match.score, match.reasons, match.updated_at = suggestion.score, suggestion.stored_reasons(), now
+        session.add(match)
 
 
 def _allowed(mine: Post, other: Post | None, barriers: Barriers) -> bool:

@@ -56,11 +56,12 @@ async def on_press(
     )
     replies = await converse(deps, incoming)
     replace = replaces_of(action.get("block_id"))
-    if in_message and container.get("is_ephemeral"):
+    if in_message and (container.get("is_ephemeral") or not is_private_channel(channel)):
+        # A press on a channel message (a digest's Accept, an RSVP) is answered to the presser
+        # alone; only their own ephemeral message may be replaced, never the channel's.
         files = (client, await directory.dm_channel(client, team, user))
-        await send.respond_all(
-            respond, replies, files=files, link=dm_link(body, sender, deps.settings), replace=replace
-        )
+        own = replace if container.get("is_ephemeral") else None
+        await send.respond_all(respond, replies, files=files, link=dm_link(body, sender, deps.settings), replace=own)
     elif in_message:
         await _in_message(client, channel, str(container.get("message_ts", "")), replies, replace)
     else:

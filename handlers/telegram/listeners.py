@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
+from telegram.error import Forbidden
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot, MessageHandler, filters
 
 from bot.i18n import pick_language, translator
@@ -43,11 +44,14 @@ async def _converse(context: Context, incoming: Incoming) -> list[Reply]:
     return await asyncio.to_thread(_conversations(context).handle, incoming)
 
 
-async def _show(context: Context, incoming: Incoming, replies: Sequence[Reply], pressed: Message | None) -> None:
-    """Send the replies in order; the first one that `replaces` a logical message edits the
-    message whose keyboard was pressed, so toggling topics does not pile up keyboards."""
+async def _show(
+    context: Context, incoming: Incoming, replies: Sequence[Reply], pressed: Message | None, *, to: str | None = None
+) -> None:
+    """Send the replies in order (to the chat written in, or `to`); the first one that `replaces` a
+    logical message edits the message whose keyboard was pressed, so toggling topics does not pile
+    up keyboards."""
     link = _link(context, incoming)
-    target = incoming.chat.chat
+    target = to or incoming.chat.chat
     for reply in replies:
         if pressed is not None and reply.replaces:
             edited = await edit_reply(context.bot, pressed, reply, link, retries=INTERACTIVE_RETRIES)
@@ -87,7 +91,8 @@ async def on_press(update: Update, context: Context) -> None:
 async def _on_group_press(update: Update, context: Context) -> None:
     """A press in a group (an RSVP under a meeting post) is answered to the presser alone where
     possible: a short answer as the button's pop-up, a private conversation by opening the bot at
-    once; only anything larger is posted in the group."""
+    once, anything larger as a private message; never in the group, for everyone to read. Someone
+    who never opened the bot cannot be written to privately: the press opens it for them."""
     query = update.callback_query
     assert query is not None
     incoming = await to_incoming(update, context.bot, query.data) if query.data else None
@@ -104,8 +109,12 @@ async def _on_group_press(update: Update, context: Context) -> None:
         if len(text) <= MAX_POPUP:
             await query.answer(text=text, show_alert=len(text) > MAX_TOAST)
             return
+    try:
+        await _show(context, incoming, replies, pressed=None, to=incoming.sender.user_id)
+    except Forbidden:
+        await query.answer(url=link.url)
+        return
     await query.answer()
-    await _show(context, incoming, replies, pressed=None)
 
 
 def _plain(reply: Reply) -> bool:

@@ -9,6 +9,7 @@ from bot.ports import Button, Reply
 from bot.posts import editable_post, withdraw
 from bot.text import shorten
 from bot.topics import label
+from bot.withdrawals import withdraw_pending
 from handlers.application.flows.engine import FLOWS, start_flow
 from handlers.application.flows.post import KIND_KEYS
 from handlers.application.turn import Turn
@@ -65,6 +66,7 @@ def mine_command(turn: Turn, _args: str) -> list[Reply]:
 
 def withdraw_command(turn: Turn, args: str) -> list[Reply]:
     post = withdraw(turn.session, turn.who, number(args, usage=N_("core.withdraw_usage")))
+    withdraw_pending(turn.session, [post], now=turn.deps.clock.now())
     return [turn.say("core.withdrawn", number=post.id, title=post.title)]
 
 

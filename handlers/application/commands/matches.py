@@ -46,4 +46,4 @@ def peer_introduce(turn: Turn, args: str) -> list[Reply]:
     now = turn.deps.clock.now()
     match = facilitate(turn.session, turn.who, number, now=now, group_chats=turn.deps.group_chats)  # or UserError
     record_action(turn, Action.introduce, target=f"#{match.id}")
-    return [turn.say("core.match_introduced", number=match.id)]
+    return [turn.say("core.match_introduced_by_you", number=match.id)]

@@ -11,8 +11,10 @@ from bot.meeting_ics import ics_attachment
 from bot.meeting_time import example_day, parse_pause_day, show
 from bot.numbers import number, parse_number
 from bot.ports import Reply
+from bot.withdrawals import withdraw_pending
 from handlers.application.turn import Turn
 from storage.models import RsvpAnswer
+from storage.queries import posts_of_member
 
 ANSWER_WORDS = {
     RsvpAnswer.yes: N_("schedules.words_yes"),
@@ -74,6 +76,7 @@ def pause_command(turn: Turn, args: str) -> list[Reply]:
         return [turn.say("schedules.pause_usage", example=example_day(today))]
     until = parse_pause_day(args, today=today)  # a UserError is answered by the dispatcher
     controls.pause(turn.session, turn.who, until, now=now)
+    withdraw_pending(turn.session, posts_of_member(session=turn.session, member_id=turn.who.member_id), now=now)
     return [turn.say("schedules.paused", date=format_date(until, "full", locale=turn.tr.language))]
 
 

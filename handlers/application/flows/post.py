@@ -14,6 +14,7 @@ from bot.ports import Button, Reply
 from bot.posts import EMPTY, PostDraft, check_description, check_title, save
 from bot.text import clean, shorten
 from bot.topics import TOPICS, detect_topics, find_topic, label
+from bot.withdrawals import rescore_pending
 from handlers.application.flows import Flow, FlowState, Outcome
 from handlers.application.suggestions import suggestion_replies
 from handlers.application.turn import Turn
@@ -301,6 +302,8 @@ def save_post(turn: Turn, draft: PostDraft, *, organisation: str | None = None) 
     if organisation is not None:
         join_organisation(turn, organisation)
     post = save(turn.session, turn.who, draft, language=turn.tr.language)
+    if draft.post_id is not None:  # an edit: what was suggested on the old text is scored again
+        rescore_pending(turn.session, turn.deps.matcher, post, now=turn.deps.clock.now())
     return saved_replies(turn, post, updated=draft.post_id is not None)
 
 

@@ -1,0 +1,79 @@
+"""How one side of an introduction can reach the other, as a neutral value the introduction words.
+
+`reach` is the one rule, in this order: the contact the person chose (`chosen_contact`, the seam
+where members' own `/contact` choice plugs in; none is known yet), the shared conversation both
+are in (a Slack group DM of one workspace), their public Telegram handle, an imported post's
+`contact`; otherwise a facilitator makes the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from bot.i18n import N_, Translator
+from storage.models import Member, Post
+from storage.queries import identities_of_member
+
+
+class ReachKind(StrEnum):
+    chosen = "chosen"  # what the person chose to be reached by
+    here = "here"  # the conversation the introduction is posted in, where both sides are
+    telegram = "telegram"  # their public @username
+    contact = "contact"  # an imported post's contact
+    facilitator = "facilitator"  # nobody to write to: a facilitator connects them
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    kind: ReachKind
+    value: str = ""
+
+
+# A member's chosen way to be reached (an e-mail, a handle, "only through Peerlink"), or None.
+ChosenContact = Callable[[Session, Member], str | None]
+
+
+def no_chosen_contact(_session: Session, _member: Member) -> str | None:
+    """Nobody has chosen a contact yet (members choose theirs with `/contact` once it exists)."""
+    return None
+
+
+def reach(
+    session: Session,
+    post: Post,
+    member: Member | None,
+    *,
+    shared: bool,
+    chosen: ChosenContact = no_chosen_contact,
+) -> Reach:
+    """How to reach `member`, who speaks for `post` (None: an imported post nobody speaks for)."""
+    if member is None:
+        return Reach(ReachKind.contact, post.contact) if post.contact else Reach(ReachKind.facilitator)
+    choice = chosen(session, member)
+    if choice:
+        return Reach(ReachKind.chosen, choice)
+    if shared:
+        return Reach(ReachKind.here)
+    for identity in identities_of_member(session=session, member_id=member.id or 0):
+        if identity.platform == "telegram" and identity.username:
+            return Reach(ReachKind.telegram, identity.username)
+    if post.contact:
+        return Reach(ReachKind.contact, post.contact)
+    return Reach(ReachKind.facilitator)
+
+
+REACH_KEYS = {
+    ReachKind.chosen: N_("core.reach_chosen"),
+    ReachKind.here: N_("core.reach_here"),
+    ReachKind.telegram: N_("core.reach_telegram"),
+    ReachKind.contact: N_("core.reach_contact"),
+    ReachKind.facilitator: N_("core.reach_facilitator"),
+}
+
+
+def reach_text(tr: Translator, found: Reach) -> str:
+    return tr.t(REACH_KEYS[found.kind], contact=found.value, username=found.value)
