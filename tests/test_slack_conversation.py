@@ -196,3 +196,17 @@ def test_a_facilitator_plans_a_meeting_with_a_form(slack: SlackHarness) -> None:
         meeting = session.exec(select(Meeting)).one()
         assert meeting.title == "Kick-off <!here>"
         assert meeting.start_at == datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
+
+
+def test_a_press_on_a_channel_message_is_answered_to_the_presser_alone(slack: SlackHarness) -> None:
+    match_id = _seed_match(slack)
+    posted = len(slack.standin.calls_to("chat.postMessage"))
+    # A digest's Accept button in a channel: the answer is ephemeral, the digest stays as it was.
+    container = {"type": "message", "channel_id": "C0DIGEST", "message_ts": "333.444", "is_ephemeral": False}
+    assert slack.press(f"/accept {match_id}", container=container, block_id="r:digest:1").status_code == 200
+    [answer] = slack.standin.wait_for_prefix("respond:")
+    assert answer.params["response_type"] == "ephemeral"
+    assert answer.params["replace_original"] is False
+    assert answer.params["text"] == EN.t("core.match_accepted", number=match_id)
+    assert slack.standin.calls_to("chat.postMessage")[posted:] == []
+    assert slack.standin.calls_to("chat.update") == []

@@ -91,3 +91,21 @@ async def test_a_press_in_the_group_answers_the_presser_alone(bot: Deps, standin
     await until(lambda: len(standin.calls("answerCallbackQuery")) == 2, standin=standin)
     assert standin.calls("answerCallbackQuery")[1].params["url"] == f"https://t.me/{BOT_USERNAME}?start=offer"
     assert not standin.sent(GROUP)
+
+
+async def test_a_long_answer_to_a_press_in_the_group_goes_to_the_presser_privately(bot: Deps, standin: StandIn) -> None:
+    standin.press("/help", message_id=500, user=42, chat=GROUP)  # too long for a pop-up
+    await until(lambda: bool(standin.sent(42)), standin=standin)
+    assert translator("en").t("core.help").split("\n")[0] in standin.sent(42)[0].params["text"]
+    await until(lambda: bool(standin.calls("answerCallbackQuery")), standin=standin)
+    assert not standin.sent(GROUP)
+
+
+async def test_a_presser_who_never_opened_the_bot_is_sent_to_it_not_answered_in_the_group(
+    bot: Deps, standin: StandIn
+) -> None:
+    standin.fail_next("sendMessage", 403, "Forbidden: bot can't initiate conversation with a user", chat_id=42)
+    standin.press("/help", message_id=500, user=42, chat=GROUP)
+    await until(lambda: bool(standin.calls("answerCallbackQuery")), standin=standin)
+    assert standin.calls("answerCallbackQuery")[0].params["url"].startswith(f"https://t.me/{BOT_USERNAME}?start=")
+    assert not standin.sent(GROUP)
