@@ -16,7 +16,7 @@ from bot.i18n import N_, Translator, translator
 from bot.matching import render_stored
 from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, refusal
 from bot.members import Who, member_language
-from bot.ports import Address, GroupChat, Reply
+from bot.ports import Address, GroupChat, Platform, Reply
 from bot.reach import ReachKind, reach, reach_text
 from bot.readers import member_reader
 from bot.roles import facilitators
@@ -237,7 +237,8 @@ def _enqueue_intro(
     assert community is not None
     identity = identities_of_member(session=session, member_id=member.id or 0)
     tr = translator(member_language(member, identity[0] if identity else None, community))
-    reply = Reply(text=introduction_text(session, tr, match, mine, theirs, by=by, shared=shared))
+    text = introduction_text(session, tr, match, mine, theirs, by=by, shared=shared, platform=to.platform)
+    reply = Reply(text=text)
     enqueue(
         session,
         dedupe_key=f"introduction:{match.id}:{to.key()}",
@@ -251,7 +252,15 @@ def _enqueue_intro(
 
 
 def introduction_text(
-    session: Session, tr: Translator, match: Match, mine: Party, theirs: Party, *, by: Member | None, shared: bool
+    session: Session,
+    tr: Translator,
+    match: Match,
+    mine: Party,
+    theirs: Party,
+    *,
+    by: Member | None,
+    shared: bool,
+    platform: Platform,
 ) -> str:
     """What one reader is told: who introduces them, who the other side is (name, organisation,
     city), both posts, why they fit and how to reach each person of the other side."""
@@ -260,12 +269,13 @@ def introduction_text(
         if by is not None
         else tr.t("core.introduction_both", number=match.id)
     )
+    number = match.id or 0
     people: Sequence[Member | None] = theirs.people or [None]
     reaches = [
         tr.t(
             "core.introduction_person",
             person=_who(session, theirs.post, member),
-            reach=reach_text(tr, reach(session, theirs.post, member, shared=shared)),
+            reach=reach_text(tr, reach(session, theirs.post, member, shared=shared), platform=platform, number=number),
         )
         for member in people
     ]

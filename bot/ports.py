@@ -54,6 +54,7 @@ class Incoming:
     text: str
     is_private: bool = True
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    reply_to: str | None = None  # the platform's id of the message this answers (Telegram reply, Slack thread)
 
 
 @dataclass(frozen=True, slots=True)

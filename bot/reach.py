@@ -3,7 +3,8 @@
 `reach` is the one rule, in this order: the contact the person chose (`chosen_contact`, the seam
 where members' own `/contact` choice plugs in; none is known yet), the shared conversation both
 are in (a Slack group DM of one workspace), their public Telegram handle, an imported post's
-`contact`; otherwise a facilitator makes the connection.
+`contact`; otherwise the relay (`bot.relay`: answering the introduction reaches them). An imported
+post nobody speaks for and without a contact is connected by a facilitator.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from bot.i18n import N_, Translator
+from bot.ports import Platform
 from storage.models import Member, Post
 from storage.queries import identities_of_member
 
@@ -24,6 +26,7 @@ class ReachKind(StrEnum):
     here = "here"  # the conversation the introduction is posted in, where both sides are
     telegram = "telegram"  # their public @username
     contact = "contact"  # an imported post's contact
+    relay = "relay"  # through Peerlink: answering the introduction reaches them
     facilitator = "facilitator"  # nobody to write to: a facilitator connects them
 
 
@@ -61,9 +64,7 @@ def reach(
     for identity in identities_of_member(session=session, member_id=member.id or 0):
         if identity.platform == "telegram" and identity.username:
             return Reach(ReachKind.telegram, identity.username)
-    if post.contact:
-        return Reach(ReachKind.contact, post.contact)
-    return Reach(ReachKind.facilitator)
+    return Reach(ReachKind.relay)
 
 
 REACH_KEYS = {
@@ -71,9 +72,24 @@ REACH_KEYS = {
     ReachKind.here: N_("core.reach_here"),
     ReachKind.telegram: N_("core.reach_telegram"),
     ReachKind.contact: N_("core.reach_contact"),
+    ReachKind.relay: N_("core.reach_relay"),
     ReachKind.facilitator: N_("core.reach_facilitator"),
 }
 
 
-def reach_text(tr: Translator, found: Reach) -> str:
-    return tr.t(REACH_KEYS[found.kind], contact=found.value, username=found.value)
+HOW_TO_ANSWER = {
+    "telegram": N_("core.relay_how_telegram"),
+    "slack": N_("core.relay_how_slack"),
+    "console": N_("core.relay_how_console"),
+}
+
+
+def how_to_answer(tr: Translator, platform: Platform, number: int) -> str:
+    """How a reader on `platform` answers a relayed message (or the introduction) of match `number`."""
+    return tr.t(HOW_TO_ANSWER[platform], number=number)
+
+
+def reach_text(tr: Translator, found: Reach, *, platform: Platform, number: int) -> str:
+    """The reach in words, for a reader on `platform` of the introduction of match `number`."""
+    how = how_to_answer(tr, platform, number)
+    return tr.t(REACH_KEYS[found.kind], contact=found.value, username=found.value, how=how)

@@ -17,6 +17,8 @@ from bot.meeting_notices import reminder_offsets
 from bot.outcomes import FOLLOWUP_AFTER
 from bot.outcomes import plan_followups as plan_match_followups
 from bot.privacy.retention import apply_retention as apply_retention_rules
+from bot.relay import IDLE
+from bot.relay import end_idle as end_idle_relays
 from storage.db import transaction
 from storage.models import Community, Match, MatchStatus, Meeting, MeetingStatus
 
@@ -97,6 +99,9 @@ def apply_retention(deps: Deps) -> int:
     """Deletes what is older than RETENTION_DAYS (the one job that deletes rather than plans)."""
     with transaction(deps.sessions) as session:
         purged = apply_retention_rules(session, now=deps.clock.now(), days=deps.settings.retention_days)
+        relays = end_idle_relays(session, now=deps.clock.now())  # their messages are deleted with them
+    if relays:
+        log.info("retention: closed %d relays idle for %d days", relays, IDLE.days)
     if any((purged.conversations, purged.drafts, purged.payloads, purged.parked)):
         log.info(
             "retention: deleted %d conversations, %d drafts, %d parked messages; emptied %d sent messages",
@@ -105,4 +110,4 @@ def apply_retention(deps: Deps) -> int:
             purged.parked,
             purged.payloads,
         )
-    return purged.conversations + purged.drafts + purged.payloads + purged.parked
+    return purged.conversations + purged.drafts + purged.payloads + purged.parked + relays

@@ -244,8 +244,23 @@ class Match(SQLModel, table=True):
     need_response: Response = Field(default=Response.pending, sa_type=_enum(Response))
     offer_response: Response = Field(default=Response.pending, sa_type=_enum(Response))
     introduced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    relay_closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # see `bot.relay`
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+RELAY_TEXT_MAX = 3000
+
+
+class RelayMessage(SQLModel, table=True):
+    """What one side of an introduction wrote to the other through Peerlink. Kept only while the
+    relay is open (see `bot.relay`), readable only by the two sides."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)  # who wrote it
+    text: str = Field(max_length=RELAY_TEXT_MAX)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class OrganisationBlock(SQLModel, table=True):

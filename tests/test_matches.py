@@ -112,16 +112,16 @@ def test_a_facilitator_introduces_across_platforms(deps: Deps, match_id: int) ->
         session.commit()
     assert "I am introducing #1 now" in say(deps, TOM, f"/peer introduce {match_id}")
     sent = sorted((d.kind, d.platform, d.chat) for d in deliveries(deps))
-    assert sent == [("introduction", "slack", "UANA"), ("introduction", "telegram", "42"), ("notice", "telegram", "42")]
-    texts = {d.chat: d.payload["text"] for d in deliveries(deps) if d.kind == "introduction"}
+    assert sent == [("introduction", "slack", "UANA"), ("introduction", "telegram", "42")]
+    texts = {d.chat: d.payload["text"] for d in deliveries(deps)}
     assert texts["UANA"].splitlines()[:2] == [
         "Tom introduces you to each other (#1).",  # not "both sides said yes": nobody did
-        "Meet Tom (Torino Social Hub). How to reach them: a facilitator will put you in touch",
+        "Meet Tom (Torino Social Hub). How to reach them: through Peerlink: reply in this message's thread "
+        "and I pass it on (/close 1 ends the conversation)",
     ]
     assert "Meet Ana (Bilbao City Council)" in texts["42"]
+    assert "through Peerlink: reply to this message and I pass it on" in texts["42"]
     assert "Their “Social clauses” and your “Catering tender pilot” fit together." in texts["42"]
-    [notice] = [d for d in deliveries(deps) if d.kind == "notice"]
-    assert notice.payload["text"].startswith("Please put #1 in touch: “Social clauses” (Bilbao City Council)")
 
 
 def test_an_introduction_names_the_person_and_how_to_reach_them(deps: Deps, match_id: int) -> None:
@@ -142,8 +142,8 @@ def test_an_introduction_names_the_person_and_how_to_reach_them(deps: Deps, matc
         "Meet Tom (Torino Social Hub). How to reach them: on Telegram, @tom_torino (https://t.me/tom_torino)",
     ]
     assert "Why: Shared topics: Public procurement; Key terms: clause" in texts["UANA"]
-    # Ana has no handle Tom could use on Telegram: a facilitator will connect them (none here to ask).
-    assert "Meet Ana (Bilbao City Council). How to reach them: a facilitator will put you in touch" in texts["42"]
+    # Ana has no handle Tom could use on Telegram: the relay carries their messages.
+    assert "Meet Ana (Bilbao City Council). How to reach them: through Peerlink: reply to this" in texts["42"]
 
 
 def test_an_imported_post_shows_its_contact_or_asks_the_facilitators(deps: Deps, match_id: int) -> None:

@@ -23,7 +23,8 @@ POST_FIELDS = (
     "available_until", "contact", "city", "country", "created_at", "updated_at",
 )  # fmt: skip
 WITHDRAWN = "withdrawn"  # the outbox kind of "this match is no longer available"
-MATCH_MESSAGES = ("introduction", "followup")  # planned messages about one match, keyed by its id
+# planned messages about one match, keyed by its id (relayed ones quote what the sides wrote)
+MATCH_MESSAGES = ("introduction", "followup", "relay", "connect")
 
 
 def own_posts(session: Session, person: Person) -> Sequence[Post]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func
 from sqlmodel import Session, SQLModel, col, select
 
-from bot import audit
+from bot import audit, relay
 from bot.members import Who
 from bot.privacy import posts
 from bot.privacy.person import Person
@@ -218,6 +218,20 @@ def _erase_deliveries(erasure: Erasure) -> None:
     delete_all(session, [row for row in rows if row.status != DeliveryStatus.sending])
 
 
+def _relayed(session: Session, person: Person) -> list[Row]:
+    """What they wrote to, and read from, the other sides of their introductions while open."""
+    found = []
+    for message in relay.messages_of(session, person.member_id):
+        row = fields(message, ("match_id", "text", "created_at"))
+        row["written_by"] = "me" if message.member_id == person.member_id else "the other side"
+        found.append(row)
+    return found
+
+
+def _erase_relayed(erasure: Erasure) -> None:
+    delete_all(erasure.session, list(relay.messages_of(erasure.session, erasure.person.member_id)))
+
+
 # --- what they did as a facilitator ------------------------------------------------------------
 
 
@@ -284,6 +298,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("blocked_organisations", ("organisationblock",), _blocks, _erase_blocks),
     Section("conversations", ("conversationstate", "parkeddraft"), _conversations, _erase_conversations),
     Section("deliveries", ("delivery",), _deliveries, _erase_deliveries),
+    Section("relayed_messages", ("relaymessage",), _relayed, _erase_relayed),
     Section("invites_created", ("invite",), _invites, _erase_invites),
     Section("partnership_codes", ("partnershipcode",), _codes, _erase_codes),
     Section("audit_log", ("auditentry",), _audit, _erase_audit),

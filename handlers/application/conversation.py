@@ -20,6 +20,7 @@ from bot.ports import Incoming, Reply
 from bot.posts import PostDraft
 from bot.text import clean
 from handlers.application import registry
+from handlers.application.commands.relay import answer_to_message
 from handlers.application.flows import Outcome
 from handlers.application.flows.engine import FLOWS, end_conversation, park, save_state, start_flow
 from handlers.application.flows.post import save_post
@@ -89,6 +90,9 @@ def route(turn: Turn) -> list[Reply]:
     command = parse_command(text)
     if command is not None:
         return _command(turn, *command, state)
+    relayed = answer_to_message(turn, text)  # a reply to an introduction goes to the other side
+    if relayed is not None:
+        return relayed
     if state is not None:
         return _continue(turn, state, text)
     if not text:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from handlers.application.commands import general, invites, matches, partnerships, peer, peer_matching, privacy
+from handlers.application.commands import (
+    general,
+    invites,
+    matches,
+    partnerships,
+    peer,
+    peer_matching,
+    privacy,
+    relay,
+)
 from handlers.application.commands import schedule as sched
 from handlers.application.commands import schedule_peer as sched_peer
 from handlers.application.turn import CommandHandler
@@ -20,6 +29,8 @@ COMMANDS: dict[str, CommandHandler] = {
     "matches": matches.matches_command,
     "accept": matches.accept_command,
     "decline": matches.decline_command,
+    "reply": relay.reply_command,
+    "close": relay.close_command,
     "rsvp": sched.rsvp_command,
     "ics": sched.ics_command,
     "pause": sched.pause_command,

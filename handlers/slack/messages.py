@@ -44,7 +44,10 @@ async def on_message(
         return
     deps: Deps = context["deps"]
     text = unescape(str(event.get("text", "")))
-    replies = await converse(deps, Incoming(sender=sender, chat=chat_address(team, channel), text=text))
+    thread = event.get("thread_ts")
+    answered = str(thread) if thread and thread != event.get("ts") else None  # a reply in a thread
+    incoming = Incoming(sender=sender, chat=chat_address(team, channel), text=text, reply_to=answered)
+    replies = await converse(deps, incoming)
     await post_all(client, channel, replies)
     await refresh(client, deps, sender)
 

@@ -67,7 +67,8 @@ async def on_text(update: Update, context: Context) -> None:
         return
     if context.bot.username and addressed_elsewhere(message.text, context.bot.username):
         return
-    incoming = await to_incoming(update, context.bot, message.text)
+    answered = message.reply_to_message.message_id if message.reply_to_message else None
+    incoming = await to_incoming(update, context.bot, message.text, reply_to=answered)
     if incoming is not None:
         await _show(context, incoming, await _converse(context, incoming), pressed=None)
 

@@ -40,7 +40,7 @@ def addressed_elsewhere(text: str, username: str) -> bool:
     return head.startswith("/") and "@" in head and head.split("@", 1)[1].lower() != username.lower()
 
 
-async def to_incoming(update: Update, bot: ExtBot[Any], text: str) -> Incoming | None:
+async def to_incoming(update: Update, bot: ExtBot[Any], text: str, *, reply_to: int | None = None) -> Incoming | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or user.is_bot:
         return None
@@ -61,4 +61,5 @@ async def to_incoming(update: Update, bot: ExtBot[Any], text: str) -> Incoming |
         chat=Address(platform="telegram", workspace=workspace, chat=str(chat.id)),
         text=text,
         is_private=private,
+        reply_to=str(reply_to) if reply_to is not None else None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babel.dates import format_date
 
-from bot import controls, meetings, outcomes
+from bot import controls, meetings, outcomes, relay
 from bot.i18n import N_
 from bot.meeting_ics import ics_attachment
 from bot.meeting_time import example_day, parse_pause_day, show
@@ -105,4 +105,5 @@ def renew_command(turn: Turn, args: str) -> list[Reply]:
 def block_command(turn: Turn, args: str) -> list[Reply]:
     organisation_id = number(args, usage=N_("schedules.block_usage"))
     organisation = controls.block(turn.session, turn.who, organisation_id)
+    relay.end_blocked(turn.session, turn.who.member, organisation_id, now=turn.deps.clock.now())
     return [turn.say("schedules.blocked", organisation=organisation.name)]
