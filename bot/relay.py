@@ -130,14 +130,16 @@ def close(session: Session, who: Who, match_id: int, *, now: datetime) -> Match:
 
 
 def end(session: Session, match: Match, *, now: datetime) -> None:
-    """The relay is closed and what was written through it is deleted, in the outbox too (a
-    message being sent at this very moment is left to finish; retention empties it)."""
+    """The relay is closed and what was written through it is deleted, from the outbox too. A
+    message written before the close and not yet delivered still goes (exactly once, in order);
+    the retention job empties it after that."""
     match.relay_closed_at = now
     session.add(match)
     session.execute(delete(RelayMessage).where(col(RelayMessage.match_id) == match.id))
+    done = (DeliveryStatus.sent, DeliveryStatus.parked, DeliveryStatus.skipped)
     session.execute(
         delete(Delivery).where(
-            col(Delivery.dedupe_key).startswith(f"{KIND}:{match.id}:"), col(Delivery.status) != DeliveryStatus.sending
+            col(Delivery.dedupe_key).startswith(f"{KIND}:{match.id}:"), col(Delivery.status).in_(done)
         )
     )
 

@@ -116,5 +116,46 @@ def test_the_terminal_owner_facilitates_and_gets_introductions(tmp_path: Path) -
         "We want to reserve public tenders for social enterprises using social clauses.\n"
         "done\nsave\n/peer introduce 1\n",
     )
-    assert "introducing you now" in out
-    assert "Let me introduce you!" in out  # delivered through the outbox by the embedded worker
+    assert "I am introducing #1 now" in out
+    assert "Ana introduces you to each other (#1)." in out  # delivered through the outbox by the embedded worker
+
+
+def test_two_people_are_introduced_and_write_through_the_relay(tmp_path: Path) -> None:
+    """Bob and Ana, each at their own terminal: suggestion, both accept, each reads who the other is
+    and how to answer, messages pass both ways once and in order, and /close ends it."""
+    database = tmp_path / "peerlink.db"
+    bob, ana = "Bob@Dublin City Council", "Ana@Bilbao City Council"
+    outputs = [
+        peerlink(
+            database,
+            bob,
+            "/offer\nSocial clauses in catering tenders\n"
+            "We reserved catering contracts for work-integration social enterprises with social clauses.\n"
+            "done\nsave\n",
+        ),
+        peerlink(
+            database,
+            ana,
+            "/need\nSocial clauses for public tenders\n"
+            "We want to reserve public tenders for social enterprises using social clauses.\n"
+            "done\nsave\n/accept 1\n",
+        ),
+        peerlink(database, bob, "/accept 1\n"),
+        peerlink(database, ana, "/reply 1 Hello Bob <b>&</b> team!\n/reply 1 Second line\n"),
+        peerlink(database, bob, "/reply 1 Hola Ana\n/close 1\n"),
+        peerlink(database, ana, "/reply 1 Still there?\n"),
+    ]
+    everything = "".join(outputs)
+    assert "introducing you now" in outputs[2]
+    how = "write /reply 1 followed by your message and I pass it on (/close 1 ends the conversation)"
+    assert f"Meet Ana (Bilbao City Council). How to reach them: through Peerlink: {how}" in everything
+    assert f"Meet Bob (Dublin City Council). How to reach them: through Peerlink: {how}" in everything
+    first = "Ana (Bilbao City Council) writes about #1:\nHello Bob <b>&</b> team!"
+    second = "Ana (Bilbao City Council) writes about #1:\nSecond line"
+    assert everything.count(first) == 1
+    assert everything.count(second) == 1
+    assert everything.index(first) < everything.index(second)
+    assert everything.count("Bob (Dublin City Council) writes about #1:\nHola Ana") == 1
+    assert "Closed the conversation about #1" in outputs[4]
+    assert "The other side closed the conversation about #1" in everything
+    assert "The conversation about #1 is closed." in outputs[5]
