@@ -126,9 +126,22 @@ class StandIn:
         chat: int | None = None,
         name: str = "Ana",
         language: str | None = "en",
+        reply_to: int | None = None,
+        username: str | None = None,
     ) -> None:
-        """Someone writes `text` (private chat with `user` unless `chat` is a group id)."""
-        self._push(self.message_update(text, user=user, chat=chat, name=name, language=language))
+        """Someone writes `text` (private chat with `user` unless `chat` is a group id), as a reply
+        to the bot's message `reply_to` when given."""
+        update = self.message_update(text, user=user, chat=chat, name=name, language=language, username=username)
+        if reply_to is not None:
+            chat_id = chat if chat is not None else user
+            update["message"]["reply_to_message"] = {
+                "message_id": reply_to,
+                "date": int(time.time()),
+                "chat": _chat(chat_id),
+                "from": _user(BOT_ID, "Peerlink", None, bot=True),
+                "text": "…",
+            }
+        self._push(update)
 
     def message_update(
         self,
@@ -138,14 +151,18 @@ class StandIn:
         chat: int | None = None,
         name: str = "Ana",
         language: str | None = "en",
+        username: str | None = None,
     ) -> dict[str, Any]:
         """The update Telegram would deliver (by getUpdates, or POSTed to a webhook)."""
         chat_id = chat if chat is not None else user
+        sender = _user(user, name, language)
+        if username:
+            sender["username"] = username
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": _chat(chat_id),
-            "from": _user(user, name, language),
+            "from": sender,
             "text": text,
         }
         if text.startswith("/"):
