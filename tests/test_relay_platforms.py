@@ -5,7 +5,7 @@ reaches the Telegram member (escaped, once, in order), and `/close` ends it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -41,9 +41,9 @@ class Both:
 
 
 @pytest.fixture
-def telegram() -> AsyncIterator[StandIn]:
+def telegram() -> Iterator[StandIn]:
     server = StandIn().start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 

@@ -1,0 +1,93 @@
+"""The relay's rules through the real dispatcher: only the two sides may write or read it, it
+closes on /block and after 60 quiet days (its messages deleted then), /mydata hands over what a
+person wrote and read, /forgetme erases it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.deps import Deps
+from bot.relay import IDLE
+from schedules.jobs import apply_retention
+from storage.db import transaction
+from storage.models import Delivery, Match, MatchStatus, Organisation, RelayMessage, Role
+from tests.conftest import FakeClock
+from tests.test_privacy import ANA, BOB, NEED, OFFER, member_of, mydata, pair, say, write_post
+
+CARLA = "Carla Soto@Lisbon Facilitation"
+
+
+@pytest.fixture
+def introduced(deps: Deps) -> int:
+    """Ana's offer and Bob's need, introduced."""
+    offer = write_post(deps, ANA, "offer", *OFFER)
+    need = write_post(deps, BOB, "need", *NEED)
+    return pair(deps, need, offer, MatchStatus.introduced)
+
+
+def relayed(deps: Deps) -> list[RelayMessage]:
+    with deps.sessions() as session:
+        return list(session.exec(select(RelayMessage)).all())
+
+
+def test_only_the_two_sides_write_and_read(deps: Deps, introduced: int) -> None:
+    assert "Passed on to the other side" in say(deps, ANA, f"/reply {introduced} Hello Bob")
+    say(deps, CARLA, "/help")
+    with transaction(deps.sessions) as session:
+        carla = member_of(deps, CARLA)
+        assert carla is not None
+        carla.role = Role.facilitator
+        session.add(carla)
+    assert "not about your offers or needs" in say(deps, CARLA, f"/reply {introduced} Let me see")
+    assert "not about your offers or needs" in say(deps, CARLA, f"/close {introduced}")
+    assert mydata(deps, CARLA)["relayed_messages"] == []  # a facilitator reads none of it
+    [bobs] = mydata(deps, BOB)["relayed_messages"]
+    assert (bobs["text"], bobs["written_by"]) == ("Hello Bob", "the other side")
+    [anas] = mydata(deps, ANA)["relayed_messages"]
+    assert anas["written_by"] == "me"
+    assert "Write /reply followed by the number" in say(deps, ANA, "/reply")
+    assert "Write /reply followed by the number" in say(deps, ANA, f"/reply {introduced}")
+    assert "has not been introduced yet" in say(deps, ANA, f"/reply {pair_suggested(deps)} hi")
+
+
+def pair_suggested(deps: Deps) -> int:
+    offer = write_post(deps, ANA, "offer", "Another offer about tenders", "Something else about tenders.")
+    need = write_post(deps, BOB, "need", "Another need about tenders", "Something more about tenders.")
+    return pair(deps, need, offer)
+
+
+def test_a_block_closes_the_relay_and_deletes_what_was_written(deps: Deps, introduced: int) -> None:
+    say(deps, ANA, f"/reply {introduced} Hello Bob")
+    with deps.sessions() as session:
+        warsaw = session.exec(select(Organisation).where(Organisation.name == "Warsaw City Hall")).one()
+    say(deps, ANA, f"/block {warsaw.id}")
+    assert relayed(deps) == []
+    assert "is closed" in say(deps, BOB, f"/reply {introduced} Are you there?")
+
+
+def test_sixty_quiet_days_close_the_relay(deps: Deps, introduced: int, clock: FakeClock) -> None:
+    say(deps, ANA, f"/reply {introduced} Hello Bob")
+    clock.advance(seconds=(IDLE - timedelta(days=1)).total_seconds())
+    apply_retention(deps)
+    assert len(relayed(deps)) == 1  # not yet
+    assert "Passed on" in say(deps, BOB, f"/reply {introduced} Still here")  # and the 60 days start again
+    clock.advance(seconds=(IDLE + timedelta(days=1)).total_seconds())
+    apply_retention(deps)
+    assert relayed(deps) == []
+    with deps.sessions() as session:
+        match = session.get(Match, introduced)
+        assert match is not None
+        assert match.relay_closed_at is not None
+        sent = session.exec(select(Delivery).where(Delivery.kind == "relay")).all()
+    assert all(row.status.value == "pending" for row in sent)  # not sent yet: they still go, once
+    assert "is closed" in say(deps, BOB, f"/reply {introduced} Hello?")
+
+
+def test_forgetme_erases_the_relayed_messages(deps: Deps, introduced: int) -> None:
+    say(deps, ANA, f"/reply {introduced} Hello Bob")
+    say(deps, BOB, f"/reply {introduced} Hello Ana")
+    say(deps, BOB, "/forgetme delete ERASE")
+    assert relayed(deps) == []
