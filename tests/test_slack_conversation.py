@@ -210,3 +210,21 @@ def test_a_press_on_a_channel_message_is_answered_to_the_presser_alone(slack: Sl
     assert answer.params["text"] == EN.t("core.match_accepted", number=match_id)
     assert slack.standin.calls_to("chat.postMessage")[posted:] == []
     assert slack.standin.calls_to("chat.update") == []
+
+
+def test_a_file_in_the_messages_tab_is_refused_politely(slack: SlackHarness) -> None:
+    event = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel_type": "im",
+        "channel": "DU1",
+        "user": "U1",
+        "text": "",
+        "ts": "1700000000.000100",
+        "team": TEAM,
+        "files": [{"id": "F1", "name": "plan.pdf"}],
+    }
+    assert slack.event(event).status_code == 200
+    [answer] = slack.standin.wait_for("chat.postMessage")
+    assert answer.params["text"] == EN.t("slack.text_only")
+    assert answer.params["channel"] == "DU1"

@@ -10,7 +10,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.ports import Incoming
+from bot.i18n import pick_language, translator
+from bot.ports import Incoming, Reply
 from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import publish, refresh
 from handlers.slack.bridge import converse
@@ -33,9 +34,27 @@ def is_person_writing(event: dict[str, Any]) -> bool:
     )
 
 
+def is_file_shared(event: dict[str, Any]) -> bool:
+    """A person sending a file in a private chat (an answer to an introduction, say)."""
+    return event.get("channel_type") == "im" and event.get("subtype") == "file_share" and not event.get("bot_id")
+
+
+async def on_file(
+    body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """Files are not passed on: say so politely, in the person's language."""
+    team, channel = team_of(body, event), str(event["channel"])
+    sender = await new_request(context, client, body, team, str(event.get("user", "")))
+    if sender is not None:
+        await post_all(client, channel, [Reply(text=translator(pick_language(sender.locale)).t("slack.text_only"))])
+
+
 async def on_message(
     body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
+    if is_file_shared(event) and event.get("user"):
+        await on_file(body, event, client, context)
+        return
     if not is_person_writing(event):
         return
     team, channel = team_of(body, event), str(event["channel"])
