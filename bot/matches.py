@@ -201,8 +201,9 @@ def introduce(
 def _unreachable(session: Session, side: Party) -> bool:
     """Somebody of this side (or an imported post nobody speaks for) can only be reached through a
     facilitator: the introduction says so, and they are asked."""
-    people: Sequence[Member | None] = side.people or [None]
-    return any(reach(session, side.post, member, shared=False).kind == ReachKind.facilitator for member in people)
+    return any(
+        reach(session, side.post, member, shared=False).kind == ReachKind.facilitator for member in _speakers(side)
+    )
 
 
 def _group_chat(session: Session, members: list[Member], group_chats: Mapping[str, GroupChat]) -> Address | None:
@@ -263,29 +264,36 @@ def introduction_text(
     platform: Platform,
 ) -> str:
     """What one reader is told: who introduces them, who the other side is (name, organisation,
-    city), both posts, why they fit and how to reach each person of the other side."""
-    header = (
-        tr.t("core.introduction_by", number=match.id, facilitator=by.display_name or "?")
-        if by is not None
-        else tr.t("core.introduction_both", number=match.id)
-    )
+    city), both posts, why they fit and how to reach each person of the other side. In a chat
+    both sides share, everyone is named and the posts are told from neither side."""
     number = match.id or 0
-    people: Sequence[Member | None] = theirs.people or [None]
-    reaches = [
+    header = (
+        tr.t("core.introduction_by", number=number, facilitator=by.display_name or "?")
+        if by is not None
+        else tr.t("core.introduction_both", number=number)
+    )
+    named = [mine, theirs] if shared else [theirs]
+    people = [
         tr.t(
             "core.introduction_person",
-            person=_who(session, theirs.post, member),
-            reach=reach_text(tr, reach(session, theirs.post, member, shared=shared), platform=platform, number=number),
+            person=_who(session, party.post, member),
+            reach=reach_text(tr, reach(session, party.post, member, shared=shared), platform=platform, number=number),
         )
-        for member in people
+        for party in named
+        for member in _speakers(party)
     ]
-    body = tr.t(
-        "core.introduction",
-        mine=mine.post.title,
-        theirs=theirs.post.title,
-        reasons=reasons_text(tr.language, match.reasons),
+    reasons = reasons_text(tr.language, match.reasons)
+    body = (
+        tr.t("core.introduction_shared", first=mine.post.title, second=theirs.post.title, reasons=reasons)
+        if shared
+        else tr.t("core.introduction", mine=mine.post.title, theirs=theirs.post.title, reasons=reasons)
     )
-    return "\n".join([header, *reaches, body])
+    return "\n".join([header, *people, body])
+
+
+def _speakers(party: Party) -> Sequence[Member | None]:
+    """The people of a side, or None for an imported post nobody here speaks for."""
+    return party.people or [None]
 
 
 def _who(session: Session, post: Post, member: Member | None) -> str:

@@ -77,8 +77,14 @@ def test_both_sides_accept_and_get_one_group_dm(deps: Deps, match_id: int) -> No
     assert "already been answered" not in say(deps, BOB, f"/accept {match_id}")
     [intro] = deliveries(deps)
     assert (intro.platform, intro.chat, intro.kind) == ("slack", "users:UANA,UBOB", "introduction")
-    assert "Social clauses" in intro.payload["text"]
-    assert "Catering tender pilot" in intro.payload["text"]
+    assert intro.payload["text"].splitlines() == [  # one chat for both: everyone named, neither side's view
+        "Both sides said yes to #1. Let me introduce you!",
+        "Meet Ana (Bilbao City Council). How to reach them: write here, in this conversation: you are both in it",
+        "Meet Bob (Dublin City Council). How to reach them: write here, in this conversation: you are both in it",
+        "“Social clauses” and “Catering tender pilot” fit together.",
+        "Why: Shared topics: Public procurement; Key terms: clause",
+        "Say hello and agree on a first call.",
+    ]
     with deps.sessions() as session:
         match = session.get(Match, match_id)
         assert match is not None
