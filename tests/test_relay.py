@@ -10,10 +10,12 @@ import pytest
 from sqlmodel import select
 
 from bot.deps import Deps
+from bot.ports import Address, Incoming, Sender
 from bot.relay import IDLE
+from handlers.application.conversation import Conversations
 from schedules.jobs import apply_retention
 from storage.db import transaction
-from storage.models import Delivery, Match, MatchStatus, Organisation, RelayMessage, Role
+from storage.models import Delivery, Match, MatchStatus, Member, Organisation, Post, PostKind, RelayMessage, Role
 from tests.conftest import FakeClock
 from tests.test_privacy import ANA, BOB, NEED, OFFER, member_of, mydata, pair, say, write_post
 
@@ -91,3 +93,56 @@ def test_forgetme_erases_the_relayed_messages(deps: Deps, introduced: int) -> No
     say(deps, BOB, f"/reply {introduced} Hello Ana")
     say(deps, BOB, "/forgetme delete ERASE")
     assert relayed(deps) == []
+
+
+def _incoming(deps: Deps, sender: Sender, text: str, reply_to: str | None = None) -> list[str]:
+    chat = Address(platform=sender.platform, workspace=sender.workspace, chat=f"D{sender.user_id}")
+    replies = Conversations(deps).handle(Incoming(sender=sender, chat=chat, text=text, reply_to=reply_to))
+    return [reply.text for reply in replies]
+
+
+def test_slack_people_of_two_workspaces_answer_in_threads(deps: Deps) -> None:
+    ana = Sender(platform="slack", workspace="T1", user_id="UANA", display_name="Ana", organisation="Bilbao")
+    bob = Sender(platform="slack", workspace="T2", user_id="UBOB", display_name="Bob", organisation="Dublin")
+    for sender in (ana, bob):
+        _incoming(deps, sender, "/help")
+    with transaction(deps.sessions) as session:
+        link = session.exec(select(Member)).all()
+        assert len({member.community_id for member in link}) == 1  # one partnership across workspaces here
+        posts = []
+        for member, kind in zip(link, (PostKind.need, PostKind.offer), strict=True):
+            post = Post(
+                community_id=member.community_id,
+                organisation_id=member.organisation_id or 0,
+                member_id=member.id,
+                ref=f"r-{kind.value}",
+                kind=kind,
+                title=f"A {kind.value}",
+            )
+            session.add(post)
+            session.flush()
+            posts.append(post)
+        match = Match(community_id=posts[0].community_id, need_id=posts[0].id or 0, offer_id=posts[1].id or 0)
+        session.add(match)
+        session.flush()
+        number = match.id
+    _incoming(deps, ana, f"/accept {number}")
+    _incoming(deps, bob, f"/accept {number}")
+    with transaction(deps.sessions) as session:
+        intros = session.exec(select(Delivery).where(Delivery.kind == "introduction")).all()
+        assert sorted(row.workspace for row in intros) == ["T1", "T2"]  # no shared chat across workspaces
+        for row in intros:  # what the outbox records once Slack accepted each: its ts
+            row.message_id = f"17000000{row.workspace[-1]}.000100"
+            session.add(row)
+    assert "reply in this message's thread" in next(row.payload["text"] for row in intros if row.workspace == "T2")
+    # Bob answers in the thread of his introduction; a reply to anything else is an ordinary message.
+    assert _incoming(deps, bob, "Hello from Dublin", reply_to="170000002.000100") == [
+        f"Passed on to the other side of #{number}."
+    ]
+    assert _incoming(deps, bob, "Hello again", reply_to="170000001.000100") != [
+        f"Passed on to the other side of #{number}."
+    ]
+    with deps.sessions() as session:
+        [relayed_row] = session.exec(select(Delivery).where(Delivery.kind == "relay")).all()
+    assert (relayed_row.workspace, relayed_row.chat) == ("T1", "UANA")
+    assert relayed_row.payload["text"].startswith(f"Bob (Dublin) writes about #{number}:\nHello from Dublin")
