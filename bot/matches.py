@@ -199,8 +199,8 @@ def introduce(
 
 
 def _unreachable(session: Session, side: Party) -> bool:
-    """Somebody of this side (or an imported post nobody speaks for) can only be reached through a
-    facilitator: the introduction says so, and they are asked."""
+    """This side cannot be reached at all (an imported post nobody here speaks for, without a
+    contact): the introduction says a facilitator will connect them, and the facilitators are asked."""
     return any(
         reach(session, side.post, member, shared=False).kind == ReachKind.facilitator for member in _speakers(side)
     )
