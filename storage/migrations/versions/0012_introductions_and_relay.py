@@ -1,8 +1,8 @@
 """Introductions that put people in touch: a platform identity's public handle (a Telegram
 @username), the relay between the two sides of a match (its messages, and when it closed).
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-29 08:40:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = '0011'
-down_revision: str | None = '0008'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
