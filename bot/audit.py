@@ -22,6 +22,8 @@ class Action(StrEnum):
     link_code = "link_code"  # a one-time partnership code handed out
     link = "link"  # target: how many members joined (organisations merged on the way)
     invite = "invite"  # target: the organisation id, if the invite names one
+    invite_revoke = "invite_revoke"  # target: the invite's id
+    register = "register"  # a Telegram group registered with the partnership (target: its chat id)
     forget = "forget"  # target: what became of the posts (kept / deleted)
 
 
@@ -38,6 +40,8 @@ LABELS = {
     Action.link_code: N_("privacy.audit_link_code"),
     Action.link: N_("privacy.audit_link"),
     Action.invite: N_("privacy.audit_invite"),
+    Action.invite_revoke: N_("membership.audit_invite_revoke"),
+    Action.register: N_("membership.audit_register"),
     Action.forget: N_("privacy.audit_forget"),
 }
 SOURCES = {

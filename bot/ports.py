@@ -42,6 +42,7 @@ class Sender:
     locale: str | None = None  # platform locale, e.g. "es-ES" or "pt-br"
     timezone: str | None = None  # IANA name, e.g. "America/Mexico_City"
     is_platform_admin: bool = False  # Slack admin/owner, Telegram group admin
+    member_of: tuple[str, ...] = ()  # registered groups the platform says they are in (`bot.membership`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,6 +133,8 @@ class Member(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)  # chosen with /language
     timezone: str | None = Field(default=None, max_length=64)
     paused_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # came in through a door a facilitator opened (see `bot.membership`); strangers are not
+    admitted: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -164,6 +166,7 @@ class Channel(SQLModel, table=True):
     chat: str = Field(max_length=64)
     name: str = Field(default="", max_length=200)
     is_community_channel: bool = Field(default=False)  # set by `/peer channel here`
+    registered: bool = Field(default=False)  # a Telegram group a facilitator registered (a door)
     language: str | None = Field(default=None, max_length=8)
     timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -339,7 +342,9 @@ class Invite(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     created_by: int | None = Field(default=None, foreign_key="member.id")
     uses: int = Field(default=0)
+    max_uses: int | None = Field(default=None)  # None: as many as come before it expires
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -417,3 +422,12 @@ class AuditEntry(SQLModel, table=True):
     subject_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     target: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class BotProfile(SQLModel, table=True):
+    """What a platform said about our own bot (Telegram's getMe username), written by whichever
+    process asked, so every process (a web process that never polls) can build links."""
+
+    platform: str = Field(primary_key=True, max_length=16)
+    username: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    BotProfile,
     Channel,
     Community,
     ConversationState,
@@ -243,3 +244,19 @@ def community_group(*, session: Session, community_id: int, platform: str, works
         )
         .order_by(col(Channel.workspace) != workspace, col(Channel.id))
     ).first()
+
+
+def bot_username(*, session: Session, platform: str) -> str | None:
+    """Our bot's username on a platform, as the last process that asked the platform noted it."""
+    profile = session.get(BotProfile, platform)
+    return profile.username if profile else None
+
+
+def remember_bot_username(*, session: Session, platform: str, username: str, now: datetime) -> None:
+    profile = session.get(BotProfile, platform)
+    if profile is None:
+        new = BotProfile(platform=platform, username=username, updated_at=now)
+        profile = insert_or_fetch(session, lambda: session.add(new), lambda: session.get(BotProfile, platform))
+    if profile is not None and profile.username != username:
+        profile.username, profile.updated_at = username, now
+        session.add(profile)

@@ -414,6 +414,24 @@ async def say(
     return [c.params["text"] for c in standin.sent(where)[before:]]
 
 
+# The partnership's registered Telegram group: a door (bot.membership). The stand-in answers
+# getChatMember with "member" unless told otherwise, so people in tests belong through it; a
+# stranger is someone whose status in it is set to "left".
+PARTNERSHIP_GROUP = -100777
+
+
+def open_partnership_group(deps: Any, chat: int = PARTNERSHIP_GROUP) -> None:
+    from bot.membership import register_group
+    from bot.ports import Address
+    from storage.db import transaction
+    from storage.queries import default_community
+
+    with transaction(deps.sessions) as session:
+        community_id = default_community(session=session).id
+        address = Address(platform="telegram", workspace=str(BOT_ID), chat=str(chat))
+        register_group(session, community_id=community_id, address=address)
+
+
 @asynccontextmanager
 async def polling(deps: Any, standin: StandIn) -> AsyncIterator[None]:
     """`peerlink worker`'s Telegram part: the real Application long-polling the stand-in."""
@@ -421,6 +439,7 @@ async def polling(deps: Any, standin: StandIn) -> AsyncIterator[None]:
 
     from handlers.telegram.polling import run_polling
 
+    open_partnership_group(deps)
     stop = asyncio.Event()
     task = asyncio.create_task(run_polling(deps, stop=stop, poll_timeout=1))
     await until(lambda: bool(standin.calls("getUpdates")) or task.done(), what="polling started", standin=standin)

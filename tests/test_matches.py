@@ -10,10 +10,24 @@ from bot.ports import Address, Incoming, Sender
 from handlers.application.conversation import Conversations
 from storage.models import Delivery, Match, MatchStatus, Member, Post, PostKind, Role
 from storage.queries import default_community, get_or_create_organisation
+from tests.membership_support import open_group
 
 ANA = Sender(platform="slack", workspace="T1", user_id="UANA", display_name="Ana", organisation="Bilbao City Council")
 BOB = Sender(platform="slack", workspace="T1", user_id="UBOB", display_name="Bob", organisation="Dublin City Council")
-TOM = Sender(platform="telegram", workspace="777", user_id="42", display_name="Tom", organisation="Torino Social Hub")
+# Tom is in the partnership's registered Telegram group (the adapter asked Telegram; see `open_group`).
+TOM = Sender(
+    platform="telegram",
+    workspace="777",
+    user_id="42",
+    display_name="Tom",
+    organisation="Torino Social Hub",
+    member_of=("-100777",),
+)
+
+
+@pytest.fixture(autouse=True)
+def partnership_group(deps: Deps) -> None:
+    open_group(deps, workspace="777", chat="-100777")
 
 
 def say(deps: Deps, sender: Sender, text: str) -> str:

@@ -10,7 +10,7 @@ import click
 
 from bot.config import Settings
 from bot.deps import Deps
-from bot.i18n import language_choices, language_from_name, translator
+from bot.i18n import N_, language_choices, language_from_name, translator
 from bot.runtime.compose import adopt_settings_once, build_deps, derived_secrets, wait_for_database, warm_up
 from bot.runtime.logs import configure as configure_logging
 from storage.migrate import upgrade
@@ -104,21 +104,37 @@ def role() -> None:
 @role.command("grant")
 @click.argument("identity")
 @click.argument("role_name", type=click.Choice(["facilitator", "member", "admin"]))
+@click.option("--partnership", default=None, help="The partnership's name; needed when there are several.")
 @click.pass_context
-def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
-    """Give IDENTITY (slack:<user-id> or telegram:<user-id>) a role; works before they ever wrote."""
+def role_grant(ctx: click.Context, identity: str, role_name: str, partnership: str | None) -> None:
+    """Give IDENTITY (slack:<user-id> or telegram:<user-id>) a role in a partnership; works before
+    they ever wrote."""
+    from sqlmodel import col, select
+
     from bot.audit import Action, Source, record
     from bot.roles import grant, parse_identity
     from storage.db import transaction
-    from storage.models import Role
+    from storage.models import Community, Role
 
     try:
         platform, user_id = parse_identity(identity)
     except ValueError as problem:
         raise click.BadParameter(str(problem), param_hint="IDENTITY") from problem
     deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
     with transaction(deps.sessions) as session:
-        member = grant(session, platform=platform, user_id=user_id, role=Role(role_name))
+        communities = session.exec(select(Community).order_by(col(Community.id))).all()
+        chosen = [c for c in communities if partnership is None or c.name == partnership]
+        if len(chosen) != 1:
+            names = ", ".join(c.name for c in communities)
+            key = N_("membership.cli_partnership_unknown") if partnership else N_("membership.cli_partnership_choose")
+            raise click.BadParameter(tr.t(key, names=names), param_hint="--partnership")
+        community_id = chosen[0].id
+        assert community_id is not None
+        member = grant(
+            session, community_id=community_id, platform=platform, user_id=user_id, role=Role(role_name), create=True
+        )
+        assert member is not None
         session.flush()
         record(
             session,
@@ -129,7 +145,7 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
             target=role_name,
             source=Source.cli,
         )
-    click.echo(translator(deps.settings.default_language).t("core.cli_role_granted", identity=identity, role=role_name))
+    click.echo(tr.t("core.cli_role_granted", identity=identity, role=role_name))
 
 
 @cli.command("forget")
