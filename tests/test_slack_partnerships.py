@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot.i18n import translator
 from bot.runtime.compose import build_deps
 from bot.runtime.web import build_web_app
-from storage.models import Community, Delivery, Member, Post, Workspace
+from storage.models import Community, Delivery, Identity, Member, Post, Workspace
 from storage.queries import default_community
 from tests.conftest import FakeClock
 from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
@@ -199,3 +199,24 @@ def test_a_code_expires_after_a_week(slack: SlackHarness) -> None:
     assert communities(slack)[ALPHA] != communities(slack)[BETA]
     with slack.deps.sessions() as session:
         assert len(session.exec(select(Post)).all()) == 0
+
+
+def test_one_workspace_cannot_change_or_see_roles_in_another(slack: SlackHarness) -> None:
+    """Before they are linked, Alpha's admin finds nobody of Beta: no role changes, no names learnt,
+    and nobody created for an id that never wrote."""
+    slack.standin.add_user("UB3", name="Beatriz Reservada")
+    command(slack, BETA, "UB3", "", name="/help")  # Beatriz writes in Beta once
+    assert "is now a facilitator" in command(slack, BETA, "UB1", "role <@UB3|beatriz> facilitator")
+    assert "is now a facilitator" not in command(slack, BETA, "UB2", "role <@UB2> facilitator")  # not an admin
+
+    for target in ("<@UB3|beatriz>", "<@UB1>", "<@UNEVER>"):
+        answer = command(slack, ALPHA, "UA1", f"role {target} member")
+        shown = target.replace("<", "&lt;").replace(">", "&gt;")  # Slack's mrkdwn escaping of user text
+        assert answer == EN.t("membership.role_not_here", user=shown)
+        assert "Beatriz" not in answer
+    with slack.deps.sessions() as session:
+        beatriz = session.exec(select(Member).where(Member.display_name == "Beatriz Reservada")).one()
+        assert beatriz.role.value == "facilitator"
+        assert beatriz.community_id == communities(slack)[BETA]
+        assert session.exec(select(Identity).where(Identity.user_id == "UNEVER")).first() is None
+    assert command(slack, BETA, "UB3", "help").startswith("For facilitators")  # still Beta's facilitator
