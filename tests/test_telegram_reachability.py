@@ -19,7 +19,16 @@ from bot.runtime.compose import build_deps
 from storage.db import transaction
 from storage.models import Delivery, DeliveryStatus, Identity
 from tests.conftest import FakeClock
-from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, polling, say, settings_for, until
+from tests.telegram_standin import (
+    BOT_USERNAME,
+    StandIn,
+    buttons,
+    open_partnership_group,
+    polling,
+    say,
+    settings_for,
+    until,
+)
 
 GROUP = -100900
 BRUNO = 99
@@ -29,6 +38,7 @@ NEVER_STARTED = "Forbidden: bot can't initiate conversation with a user"
 @pytest.fixture
 async def bot(standin: StandIn, database_url: str, clock: FakeClock) -> AsyncIterator[Deps]:
     deps = build_deps(settings_for(database_url, standin), clock=clock, migrate=False)
+    open_partnership_group(deps, GROUP)  # registered, so its creator facilitates there
     async with polling(deps, standin):
         standin.set_status(GROUP, 1, "creator")
         await say(standin, "/peer channel here", user=1, chat=GROUP)  # the community's group

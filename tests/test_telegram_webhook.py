@@ -16,7 +16,7 @@ from bot.runtime.compose import build_deps
 from bot.runtime.web import build_web_app
 from handlers.telegram.webhook import PATH, SECRET_HEADER, webhook_secret
 from tests.conftest import FakeClock
-from tests.telegram_standin import StandIn, settings_for, until
+from tests.telegram_standin import StandIn, open_partnership_group, settings_for, until
 
 HOOK = "https://peerlink.example.org/telegram/webhook"
 SECRET = "s3cret_Token-123"
@@ -26,6 +26,7 @@ SECRET = "s3cret_Token-123"
 async def web(standin: StandIn, sqlite_url: str, clock: FakeClock) -> AsyncIterator[tuple[Deps, str]]:
     settings = settings_for(sqlite_url, standin, telegram_webhook_url=HOOK, telegram_webhook_secret=SECRET)
     deps = build_deps(settings, clock=clock, migrate=False)
+    open_partnership_group(deps)  # the people writing belong through it
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     config = uvicorn.Config(build_web_app(deps), lifespan="on", log_level="warning")

@@ -23,7 +23,7 @@ from bot.runtime.worker import run_worker
 from storage.db import transaction
 from storage.models import Delivery, DeliveryStatus, Identity
 from tests.conftest import FakeClock
-from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, say, settings_for, until
+from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, open_partnership_group, say, settings_for, until
 
 GROUP = -100321
 BRUNO = 99
@@ -47,6 +47,7 @@ class MovingClock(FakeClock):
 @pytest.fixture
 async def worker(standin: StandIn, database_url: str) -> AsyncIterator[Deps]:
     deps = build_deps(settings_for(database_url, standin), clock=MovingClock(), migrate=False)
+    open_partnership_group(deps, GROUP)  # registered, so its admin facilitates there
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(deps, stop=stop, dispatch_every=0.2, stream=io.StringIO()))
     await until(lambda: bool(standin.calls("getUpdates")) or task.done(), what="worker polling", standin=standin)
