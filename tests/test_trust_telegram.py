@@ -153,6 +153,8 @@ async def test_a_group_is_registered_with_a_facilitators_code(bot: Deps, standin
         actions = session.exec(select(AuditEntry.action)).all()
     assert set(registered) == {str(PARTNERSHIP_GROUP), str(group)}
     assert "register" in actions
+    [audit] = await say(standin, "/peer audit", user=70, chat=group)
+    assert "Telegram group registered with the partnership by" in audit
 
 
 async def test_a_granted_facilitator_registers_the_first_group(bot: Deps, standin: StandIn) -> None:
