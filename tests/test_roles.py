@@ -121,14 +121,25 @@ def test_the_peer_check_and_the_notices_agree_on_who_facilitates(deps: Deps) -> 
         "Tom": Sender(platform="telegram", workspace="777", user_id="42", display_name="Tom", is_platform_admin=True),
         "Mo": Sender(platform="slack", workspace="T1", user_id="UMO", display_name="Mo"),
         "Ex": Sender(platform="slack", workspace="T1", user_id="UEX", display_name="Ex", is_platform_admin=True),
+        # a member (through the registered group) who owns a group of her own that nobody registered
+        "Eve": Sender(
+            platform="telegram",
+            workspace="777",
+            user_id="43",
+            display_name="Eve",
+            is_platform_admin=True,
+            member_of=("-100",),
+        ),
     }
     chats = {"slack": Address(platform="slack", workspace="T1", chat="C1")}
     chats["telegram"] = open_group(deps, workspace="777", chat="-100")  # a registered group's admin
+    chats["43"] = Address(platform="telegram", workspace="777", chat="-200")  # Eve's own group
     conversations = Conversations(deps)
 
     def peer(sender: Sender) -> bool:
-        incoming = Incoming(sender=sender, chat=chats[sender.platform], text="/peer help", is_private=False)
-        return "for facilitators" not in conversations.handle(incoming)[0].text
+        chat = chats.get(sender.user_id) or chats[sender.platform]
+        incoming = Incoming(sender=sender, chat=chat, text="/peer help", is_private=False)
+        return conversations.handle(incoming)[0].text.startswith("For facilitators:")
 
     for sender in people.values():
         peer(sender)
