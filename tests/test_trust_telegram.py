@@ -107,6 +107,10 @@ async def test_a_stranger_is_told_how_to_join_and_can_post_nothing(bot: Deps, st
         assert not session.exec(select(ConversationState)).all()
     assert not member_of(bot, 67).admitted
     nothing_handed_out(bot, standin)
+    # What we hold about them is theirs to see (it holds nothing of the partnership).
+    standin.message("/mydata", user=67)
+    await until(lambda: bool(standin.calls("sendDocument")), what="their data", standin=standin)
+    assert [call.params["chat_id"] for call in standin.calls("sendDocument")] == ["67"]
 
     # Joining the partnership's group is a door: Telegram says so, and the next message is answered.
     standin.set_status(PARTNERSHIP_GROUP, 67, "member")

@@ -60,14 +60,15 @@ class Conversations:
 def _stranger_may(session: Session, incoming: Incoming) -> bool:
     """What someone who came through no door may still do: open an invite link (`/start <code>`),
     register their own group with a facilitator's code (`/peer link <code>`, see
-    `may_register_group`) — both doors themselves — and choose the language they are told in."""
+    `may_register_group`) — both doors themselves —, choose the language they are told in, and see
+    or erase what we hold about them (it is theirs, and shows nothing of the partnership)."""
     command = parse_command(clean(incoming.text[:MAX_INPUT]))
     if command is None:
         return False
     name, args = command
     if name == "peer" and args.split(" ", 1)[0].lower() == "link" and len(args.split()) > 1:
         return may_register_group(session, incoming)
-    return (name == "start" and invites.looks_like_code(args)) or name == "language"
+    return (name == "start" and invites.looks_like_code(args)) or name in STRANGERS_MAY
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -205,6 +206,8 @@ def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
     save_state(turn, state, outcome, where)
     return outcome.replies
 
+
+STRANGERS_MAY = frozenset({"language", "mydata", "forgetme"})
 
 # Informational commands answer without ending the conversation in progress.
 KEEP_CONVERSATION = frozenset({"help", "start"})
