@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from bot.members import Who
+from bot.organisations import join
 from storage.models import Community, Invite, Organisation
 from storage.types import utcnow
 
@@ -81,7 +82,7 @@ def redeem(session: Session, who: Who, code: str, *, now: datetime | None = None
     member.community_id = invite.community_id
     organisation = session.get(Organisation, invite.organisation_id) if invite.organisation_id else None
     if organisation is not None:
-        member.organisation_id = organisation.id
+        join(session, member, organisation.name, invited=True)
     invite.uses += 1
     session.add_all([member, invite])
     session.flush()

@@ -42,6 +42,7 @@ class Sender:
     locale: str | None = None  # platform locale, e.g. "es-ES" or "pt-br"
     timezone: str | None = None  # IANA name, e.g. "America/Mexico_City"
     is_platform_admin: bool = False  # Slack admin/owner, Telegram group admin
+    username: str | None = None  # a public handle the platform gives (Telegram @username), for /contact
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import re
 from typing import TextIO
 
 from bot.deps import Deps
+from bot.organisations import key
 from bot.ports import Address, Incoming, Platform, Reply, Sender, SentRef
 from handlers.application.conversation import Conversations
 
@@ -25,9 +26,11 @@ def parse_identity(value: str) -> tuple[str, str | None]:
 
 def console_sender(value: str) -> Sender:
     name, organisation = parse_identity(value)
-    # Stable per person and organisation, short enough for any id column, readable in the database.
-    slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40]
-    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]
+    # Stable per person and organisation (however its name is spelt: `bot.organisations.key`), short
+    # enough for any id column, readable in the database.
+    person = f"{name}@{key(organisation)}" if organisation else name
+    slug = re.sub(r"[^a-z0-9]+", "-", person.lower()).strip("-")[:40]
+    digest = hashlib.sha256(person.encode("utf-8")).hexdigest()[:8]
     # Whoever runs the terminal owns the installation, as a workspace admin owns a Slack workspace.
     return Sender(
         platform="console",

@@ -15,6 +15,8 @@ from storage.types import StrEnumType, UTCDateTime, utcnow
 TITLE_MAX = 120
 DESCRIPTION_MAX = 2000
 ORGANISATION_MAX = 200
+CONTACT_MAX = 254  # an e-mail address
+ORGANISATION_KEY_MAX = 600  # a skeleton may be longer than the name (one letter can map to two)
 
 
 class Role(StrEnum):
@@ -114,10 +116,11 @@ class Workspace(SQLModel, table=True):
 
 
 class Organisation(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    __table_args__ = (UniqueConstraint("community_id", "name"), UniqueConstraint("community_id", "key"))
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     name: str = Field(max_length=ORGANISATION_MAX)
+    key: str | None = Field(default=None, max_length=ORGANISATION_KEY_MAX)  # `bot.organisations.key`
     kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum(OrganisationKind))
     city: str | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, max_length=100)
@@ -128,11 +131,16 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    organisation_pending: bool = Field(default=False)  # named an existing organisation, not yet approved
     display_name: str = Field(default="", max_length=200)
     role: Role = Field(default=Role.member, sa_type=_enum(Role))
     language: str | None = Field(default=None, max_length=8)  # chosen with /language
     timezone: str | None = Field(default=None, max_length=64)
     paused_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # how peers may reach them, as they chose with /contact (read through `bot.contacts.contact_of`)
+    contact_kind: str | None = Field(default=None, max_length=16)
+    contact_value: str | None = Field(default=None, max_length=CONTACT_MAX)
+    contact_platform: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -417,3 +425,25 @@ class AuditEntry(SQLModel, table=True):
     subject_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     target: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code from `/link`: typed with `/link <code>` on another platform, it joins that
+    identity to this member. Deleted when used; short-lived."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MemberLink(SQLModel, table=True):
+    """An identity joined to a member by `/link`, with what it brought (its posts, its role), so
+    that `/unlink` can split it off again as the member it was."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    identity_id: int = Field(foreign_key="identity.id", unique=True)
+    posts: list[int] = Field(default_factory=list, sa_type=JSON)
+    role: Role = Field(default=Role.member, sa_type=_enum(Role))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

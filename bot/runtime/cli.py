@@ -10,7 +10,7 @@ import click
 
 from bot.config import Settings
 from bot.deps import Deps
-from bot.i18n import language_choices, language_from_name, translator
+from bot.i18n import N_, language_choices, language_from_name, translator
 from bot.runtime.compose import adopt_settings_once, build_deps, derived_secrets, wait_for_database, warm_up
 from bot.runtime.logs import configure as configure_logging
 from storage.migrate import upgrade
@@ -130,6 +130,50 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
             source=Source.cli,
         )
     click.echo(translator(deps.settings.default_language).t("core.cli_role_granted", identity=identity, role=role_name))
+
+
+@cli.group()
+def orgs() -> None:
+    """Organisations."""
+
+
+@orgs.command("merge")
+@click.argument("keep")
+@click.argument("merged")
+@click.option("--partnership", default=None, help="The partnership's name (default: the first one).")
+@click.pass_context
+def orgs_merge(ctx: click.Context, keep: str, merged: str, partnership: str | None) -> None:
+    """Join MERGED into KEEP (names, any spelling): posts, matches and members move, MERGED goes."""
+    from bot.audit import Action, Source, record
+    from bot.claims import find_organisation, merge
+    from bot.errors import UserError
+    from storage.db import transaction
+    from storage.queries import community_by_name, default_community
+
+    deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
+    try:
+        with transaction(deps.sessions) as session:
+            found = community_by_name(session=session, name=partnership) if partnership else None
+            if partnership and found is None:
+                raise UserError(N_("people.partnership_unknown"), partnership=partnership)
+            community = found or default_community(session=session)
+            assert community.id is not None
+            kept = find_organisation(session, community.id, keep)
+            gone = find_organisation(session, community.id, merged)
+            names, target = (kept.name, gone.name), f"{kept.id} <- {gone.id}"
+            moved = merge(session, kept, gone)
+            record(
+                session,
+                community_id=community.id,
+                action=Action.org_merge,
+                now=deps.clock.now(),
+                target=target,
+                source=Source.cli,
+            )
+    except UserError as problem:
+        raise click.ClickException(tr.t(problem.key, **problem.values)) from problem
+    click.echo(tr.n("people.merged", moved, kept=names[0], merged=names[1]))
 
 
 @cli.command("forget")

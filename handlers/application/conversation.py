@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.claims import ask_approval
 from bot.deps import Deps
 from bot.errors import UserError
 from bot.i18n import N_, language_name, translator
@@ -47,6 +48,8 @@ class Conversations:
     def _answer(self, incoming: Incoming, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
         with transaction(self.deps.sessions) as session:
             who = resolve(session, incoming.sender)
+            # Someone who named an existing organisation (here or in their platform profile) waits for approval.
+            ask_approval(session, who.member, now=self.deps.clock.now())
             turn = Turn(self.deps, session, incoming, who, translator(who.language))
             return answered(turn, act)
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from functools import partial
 
-from handlers.application.commands import general, invites, matches, partnerships, peer, peer_matching, privacy
+from handlers.application.commands import (
+    contacts,
+    general,
+    invites,
+    linking,
+    matches,
+    partnerships,
+    peer,
+    peer_matching,
+    privacy,
+)
+from handlers.application.commands import organisations as orgs
 from handlers.application.commands import schedule as sched
 from handlers.application.commands import schedule_peer as sched_peer
 from handlers.application.turn import CommandHandler
@@ -29,6 +40,9 @@ COMMANDS: dict[str, CommandHandler] = {
     "block": sched.block_command,
     "mydata": privacy.mydata_command,
     "forgetme": privacy.forgetme_command,
+    "contact": contacts.contact_command,
+    "link": linking.link_command,
+    "unlink": linking.unlink_command,
 }
 
 # "/peer sub args" -> handler(turn, "args")
@@ -46,6 +60,7 @@ PEER_COMMANDS: dict[str, CommandHandler] = {
     "groups": peer_matching.peer_groups,
     "link": partnerships.peer_link,
     "audit": privacy.peer_audit,
+    "org": orgs.peer_org,
 }
 
 # Invite links land on /start, which also re-queues waiting messages; "continue in private" links

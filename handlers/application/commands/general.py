@@ -25,9 +25,10 @@ STATUS_KEYS = {
 
 
 def help_command(turn: Turn, _args: str) -> list[Reply]:
-    text = turn.tr.t("core.help") + "\n" + turn.tr.t("privacy.help")
+    text = turn.tr.t("core.help") + "\n" + turn.tr.t("privacy.help") + "\n" + turn.tr.t("people.help")
     if turn.is_facilitator:
         text += "\n\n" + turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator")
+        text += "\n" + turn.tr.t("people.help_facilitator")
     return [Reply(text=text)]
 
 

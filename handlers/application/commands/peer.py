@@ -25,7 +25,8 @@ _USER_IDS = {
 
 
 def peer_help(turn: Turn, _args: str) -> list[Reply]:
-    return [Reply(text=turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator"))]
+    texts = (turn.tr.t(key) for key in ("core.help_facilitator", "privacy.help_facilitator", "people.help_facilitator"))
+    return [Reply(text="\n".join(texts))]
 
 
 def peer_channel(turn: Turn, args: str) -> list[Reply]:

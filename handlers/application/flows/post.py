@@ -5,19 +5,22 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from bot.claims import ask_approval
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.members import Who
 from bot.numbers import parse_number
-from bot.organisations import check_name, organisation_named
+from bot.organisations import check_name, join
 from bot.ports import Button, Reply
 from bot.posts import EMPTY, PostDraft, check_description, check_title, save
 from bot.text import clean, shorten
 from bot.topics import TOPICS, detect_topics, find_topic, label
+from handlers.application.commands.contacts import first_post_question
 from handlers.application.flows import Flow, FlowState, Outcome
 from handlers.application.suggestions import suggestion_replies
 from handlers.application.turn import Turn
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind
+from storage.queries import posts_of_member
 
 SUMMARY_DESCRIPTION = 400
 FORMAT_KEYS = {
@@ -128,16 +131,18 @@ def _after_text_step(turn: Turn, state: FlowState, natural_next: str) -> Outcome
 def join_organisation(turn: Turn, typed: str) -> str:
     """The member speaks for the organisation they named (conversation and Slack modal alike)."""
     name = check_name(typed)
-    organisation = organisation_named(turn.session, community_id=turn.who.community_id, name=name)
-    turn.who.member.organisation_id = organisation.id
-    turn.session.add(turn.who.member)
+    join(turn.session, turn.who.member, name)
+    ask_approval(turn.session, turn.who.member, now=turn.deps.clock.now())
     return name
 
 
 def on_organisation(turn: Turn, text: str, state: FlowState) -> Outcome:
     name = join_organisation(turn, text)
     step = first_step(turn.who, state)
-    return Outcome(step, [turn.say("core.organisation_set", organisation=name), *prompt(turn, step, state)])
+    said = [turn.say("core.organisation_set", organisation=name)]
+    if turn.who.member.organisation_pending:
+        said.append(turn.say("people.organisation_pending", organisation=name))
+    return Outcome(step, [*said, *prompt(turn, step, state)])
 
 
 def _take_text(turn: Turn, text: str, state: FlowState, field: str, limit: int) -> tuple[str | None, Reply | None]:
@@ -301,7 +306,9 @@ def save_post(turn: Turn, draft: PostDraft, *, organisation: str | None = None) 
     if organisation is not None:
         join_organisation(turn, organisation)
     post = save(turn.session, turn.who, draft, language=turn.tr.language)
-    return saved_replies(turn, post, updated=draft.post_id is not None)
+    replies = saved_replies(turn, post, updated=draft.post_id is not None)
+    first = draft.post_id is None and len(posts_of_member(session=turn.session, member_id=turn.who.member_id)) == 1
+    return [*replies, *first_post_question(turn)] if first else replies
 
 
 def saved_replies(turn: Turn, post: Post, *, updated: bool = False) -> list[Reply]:
