@@ -6,7 +6,7 @@ database column's). Two names are one organisation when their *keys* agree: the 
 Unicode NFKC, case-folded, without format characters (zero-width spaces and joiners, bidi controls),
 spaces collapsed, then reduced to its confusables skeleton (Unicode TR39: each character replaced by
 the prototype it can be mistaken for, with Unicode's confusables data as shipped by
-`confusable-homoglyphs`). So `Dublin City Council`, `dublin city council`, `Dublin\u200b City Council`
+`confusable-homoglyphs`), without accents. So `Dublin City Council`, `dublin city council`, `Dublin\u200b City Council`
 and `Dublin \u0421ity Council` (a Cyrillic Es) are one organisation.
 
 An organisation is claimed, not typed: the first person to name it creates it; anyone who names an
@@ -70,7 +70,9 @@ def key(name: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     prototypes = _prototypes()
     skeleton = unicodedata.normalize("NFD", "".join(prototypes.get(ch, ch) for ch in decomposed))
-    return " ".join(skeleton.split())[:ORGANISATION_KEY_MAX]
+    # Accents go too: "Citta di Torino" typed on a keyboard without them is still Torino.
+    bare = "".join(ch for ch in skeleton if not unicodedata.combining(ch))
+    return " ".join(bare.split())[:ORGANISATION_KEY_MAX]
 
 
 @cache

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import StrEnumType, UTCDateTime, utcnow
@@ -116,7 +116,10 @@ class Workspace(SQLModel, table=True):
 
 
 class Organisation(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("community_id", "name"), UniqueConstraint("community_id", "key"))
+    __table_args__ = (
+        UniqueConstraint("community_id", "name"),
+        Index("ix_organisation_community_key", "community_id", "key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     name: str = Field(max_length=ORGANISATION_MAX)

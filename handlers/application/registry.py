@@ -43,6 +43,7 @@ COMMANDS: dict[str, CommandHandler] = {
     "contact": contacts.contact_command,
     "link": linking.link_command,
     "unlink": linking.unlink_command,
+    "approve": orgs.approve_command,
 }
 
 # "/peer sub args" -> handler(turn, "args")

@@ -42,9 +42,15 @@ def _pending(turn: Turn) -> list[Reply]:
     return [Reply(text="\n".join(lines), buttons=tuple(buttons))]
 
 
-def _approve(turn: Turn, args: str) -> list[Reply]:
-    member_id = number(args, usage=N_("people.org_usage"))
-    member = approve(turn.session, turn.who.member, member_id, facilitator=True, now=turn.deps.clock.now())
+def approve_command(turn: Turn, args: str) -> list[Reply]:
+    """`/approve <number>`: someone who already speaks for the organisation vouches for a colleague."""
+    return _approve(turn, args, usage=N_("people.approve_usage"))
+
+
+def _approve(turn: Turn, args: str, *, usage: str = N_("people.org_usage")) -> list[Reply]:
+    member_id = number(args, usage=usage)
+    now = turn.deps.clock.now()
+    member = approve(turn.session, turn.who.member, member_id, facilitator=turn.is_facilitator, now=now)
     organisation = turn.session.get(Organisation, member.organisation_id) if member.organisation_id else None
     name = organisation.name if organisation else ""
     return [turn.say("people.approved", name=member.display_name, organisation=name)]

@@ -28,13 +28,12 @@ _PLAIN = (('post', 'organisation_id'), ('member', 'organisation_id'), ('invite',
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('organisation', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=600), nullable=True))
-    with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('organisation_pending', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('contact_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
-        batch_op.add_column(sa.Column('contact_value', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True))
-        batch_op.add_column(sa.Column('contact_platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
+    # Plain ADD COLUMN and a unique index: SQLite alters in place, no table copied (others refer to these).
+    op.add_column('organisation', sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=600), nullable=True))
+    op.add_column('member', sa.Column('organisation_pending', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('member', sa.Column('contact_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
+    op.add_column('member', sa.Column('contact_value', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True))
+    op.add_column('member', sa.Column('contact_platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
     op.create_table('linkcode',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -61,8 +60,7 @@ def upgrade() -> None:
     with op.batch_alter_table('memberlink', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_memberlink_member_id'), ['member_id'], unique=False)
     _merge_duplicates(op.get_bind())
-    with op.batch_alter_table('organisation', schema=None) as batch_op:
-        batch_op.create_unique_constraint('uq_organisation_community_id_key', ['community_id', 'key'])
+    op.create_index('ix_organisation_community_key', 'organisation', ['community_id', 'key'], unique=True)
 
 
 def _merge_duplicates(connection: sa.Connection) -> None:
@@ -98,8 +96,8 @@ def _normal_form(name: str) -> str:
 def downgrade() -> None:
     op.drop_table('memberlink')
     op.drop_table('linkcode')
+    op.drop_index('ix_organisation_community_key', table_name='organisation')
     with op.batch_alter_table('organisation', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_organisation_community_id_key', type_='unique')
         batch_op.drop_column('key')
     with op.batch_alter_table('member', schema=None) as batch_op:
         batch_op.drop_column('contact_platform')
