@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, and_, delete, exists, update
 from sqlalchemy import select as select_core
 from sqlalchemy.sql.schema import Column
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot import audit
 from bot.errors import UserError
@@ -135,12 +135,28 @@ def _drop_duplicates(session: Session, table: Table, column: Column[int], keep: 
         session.execute(delete(table).where(column == gone, exists(select_core(theirs.c[column.name]).where(same))))
 
 
-def unlink(session: Session, who: Who, *, now: datetime) -> Member:
-    """Split the writing identity off as the member it was before `/link`; returns the new member."""
-    link = session.exec(select(MemberLink).where(MemberLink.identity_id == who.identity.id)).first()
-    if link is None or len(identities_of_member(session=session, member_id=who.member_id)) < 2:
+def unlink(session: Session, who: Who, *, now: datetime) -> list[Member]:
+    """Split off, as the members they were before `/link`, the writing identity when it was the one
+    joined, else the identities joined to it; returns the new members."""
+    own = session.exec(select(MemberLink).where(MemberLink.identity_id == who.identity.id)).first()
+    links = [own] if own else list(session.exec(select(MemberLink).where(MemberLink.member_id == who.member_id)))
+    if not links:
         raise UserError(N_("people.unlink_nothing"))
-    kept = who.member
+    split = [_split(session, who.member, link) for link in links]
+    audit.record(
+        session,
+        community_id=who.member.community_id,
+        action=audit.Action.member_unlink,
+        now=now,
+        actor_member_id=who.member_id,
+        source=audit.Source.own,
+        target=f"{who.member_id} -> {', '.join(str(member.id) for member in split)}",
+    )
+    session.flush()
+    return split
+
+
+def _split(session: Session, kept: Member, link: MemberLink) -> Member:
     member = Member(
         community_id=kept.community_id,
         organisation_id=kept.organisation_id,
@@ -155,21 +171,12 @@ def unlink(session: Session, who: Who, *, now: datetime) -> Member:
     )
     session.add(member)
     session.flush()
-    identity: Identity = who.identity
+    identity = session.get(Identity, link.identity_id)
+    assert identity is not None
     identity.member_id = member.id or 0
     session.add(identity)
     moving = [post_id for post_id in link.posts if (post := session.get(Post, post_id)) and post.member_id == kept.id]
     if moving:
-        session.execute(update(Post).where(Post.id.in_(moving)).values(member_id=member.id))  # type: ignore[union-attr]
+        session.execute(update(Post).where(col(Post.id).in_(moving)).values(member_id=member.id))
     session.delete(link)
-    audit.record(
-        session,
-        community_id=kept.community_id,
-        action=audit.Action.member_unlink,
-        now=now,
-        actor_member_id=kept.id,
-        source=audit.Source.own,
-        target=f"{kept.id} -> {member.id}",
-    )
-    session.flush()
     return member
