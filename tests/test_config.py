@@ -141,7 +141,10 @@ def test_default_language_is_the_default_community_language(database_url: str, c
         assert conversations.handle(_incoming("ana", "/help"))[0].text.startswith("Esto es lo que puedo hacer")
         # a platform locale is the person's own language, and wins over the community's
         brazilian = conversations.handle(_incoming("bia", "/help", locale="pt-BR"))[0].text
-        assert brazilian == translator("pt").t("core.help") + "\n\n" + translator("pt").t("core.help_facilitator")
+        pt = translator("pt")
+        everyone = "\n".join(pt.t(key) for key in ("core.help", "privacy.help", "people.help"))
+        facilitators = "\n".join(pt.t(key) for key in ("core.help_facilitator", "privacy.help_facilitator"))
+        assert brazilian == everyone + "\n\n" + facilitators + "\n" + pt.t("people.help_facilitator")
     finally:
         deps.engine.dispose()
     # the settings stay the default community's: changing them changes it at the next start

@@ -65,7 +65,8 @@ async def test_group_owner_and_granted_facilitators_may_use_peer(bot: Deps, stan
         grant(session, platform="telegram", user_id="45", role=Role.facilitator)
     texts = await say(standin, "/peer help", user=45, chat=GROUP)
     en = translator("en")
-    assert texts == [html.escape(en.t("core.help_facilitator") + "\n" + en.t("privacy.help_facilitator"))]
+    helps = ("core.help_facilitator", "privacy.help_facilitator", "people.help_facilitator")
+    assert texts == [html.escape("\n".join(en.t(key) for key in helps))]
 
 
 async def test_unknown_invite_code_gets_a_clear_reply(bot: Deps, standin: StandIn) -> None:
