@@ -53,6 +53,12 @@ def test_asked_once_after_the_first_post_then_changed_with_contact(deps: Deps) -
     assert ana.say("/contact whatever") == [EN.t("people.contact_usage")]
 
 
+async def test_contact_is_never_shown_in_a_group(bot: Deps, standin: StandIn) -> None:
+    await say(standin, "/contact ana@bilbao.example")
+    [refused] = await say(standin, "/contact", chat=-100)
+    assert refused == html.escape(EN.t("privacy.in_private"))
+
+
 def test_mydata_shows_the_contact_and_forgetme_erases_it(deps: Deps) -> None:
     from bot.privacy.export import export_file  # the file /mydata sends
     from bot.privacy.person import person_of

@@ -8,6 +8,8 @@ from handlers.application.turn import Turn
 
 
 def contact_command(turn: Turn, args: str) -> list[Reply]:
+    if not turn.incoming.is_private:  # an address is personal data: never shown in a group
+        return [Reply(text=turn.tr.t("privacy.in_private"), private_link=True)]
     if not args.strip():
         return [ask_reply(turn, current=contact_of(turn.session, turn.who.member_id))]
     contact = parse(args, turn.incoming.sender)  # or UserError, answered by the dispatcher
