@@ -15,7 +15,7 @@ from bot.deps import Deps
 from bot.i18n import translator
 from bot.organisations import organisation_named
 from storage.db import transaction
-from storage.models import AuditEntry, Identity, Member, Post, PostKind
+from storage.models import AuditEntry, Community, Identity, Member, Post, PostKind
 from storage.queries import identity_of
 from tests import slack_standin
 from tests.conftest import FakeClock
@@ -137,4 +137,17 @@ async def test_links_are_refused_kindly(slack: SlackHarness) -> None:
         code = re.search(r"/link ([A-Z2-9]{8})", slack_says(slack, "/link"))
         assert code is not None
         assert await say(tg, "/link " + code.group(1)) == [EN.t("people.link_organisations_differ")]
+        with transaction(bot.sessions) as session:  # ... and now belongs to another partnership
+            elsewhere = Community(name="Elsewhere")
+            session.add(elsewhere)
+            session.flush()
+            identity = identity_of(session=session, platform="telegram", workspace=str(BOT_ID), user_id="42")
+            assert identity is not None
+            other = session.get(Member, identity.member_id)
+            assert other is not None
+            other.community_id, other.organisation_id = elsewhere.id or 0, None
+            session.add(other)
+        code = re.search(r"/link ([A-Z2-9]{8})", slack_says(slack, "/link"))
+        assert code is not None
+        assert await say(tg, "/link " + code.group(1)) == [EN.t("people.link_other_partnership")]
         assert members(bot) == 2
