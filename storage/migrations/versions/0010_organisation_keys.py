@@ -4,7 +4,7 @@ Look-alike duplicates (a Cyrillic letter) are left to `peerlink orgs merge`: the
 oldest of them the key on first use (`bot.organisations`).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-29 08:45:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
