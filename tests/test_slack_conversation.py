@@ -25,12 +25,17 @@ EN = translator("en")
 
 
 def say(slack: SlackHarness, text: str, user: str = "U1") -> list[str]:
-    """Write in the Messages tab; the texts the bot answered with (a turn ends with a home refresh)."""
-    posted = len(slack.standin.calls_to("chat.postMessage"))
-    homes = len(slack.standin.calls_to("views.publish"))
+    """Write in the Messages tab; the texts the bot answered with.
+
+    A turn posts its answers in the private chat, then redraws the writer's own home: a redraw of
+    that home after an answer is the sign the turn is complete. (Any redraw would not do: an earlier
+    turn may still be redrawing other people's homes, this writer's included.)"""
+    standin = slack.standin
+    since = standin.mark()
     assert slack.dm(text, user=user).status_code == 200
-    slack.standin.wait_for("views.publish", homes + 1)
-    return [str(call.params["text"]) for call in slack.standin.calls_to("chat.postMessage")[posted:]]
+    answer = standin.wait_for("chat.postMessage", since=since, where=lambda call: call.params["channel"] == f"D{user}")
+    standin.wait_for("views.publish", since=standin.after(answer[0]), where=lambda call: call.params["user_id"] == user)
+    return [str(call.params["text"]) for call in standin.calls_since(since) if call.method == "chat.postMessage"]
 
 
 def test_the_messages_tab_runs_the_conversation(slack: SlackHarness) -> None:
@@ -152,8 +157,7 @@ def test_accepting_on_both_sides_introduces_in_a_group_dm(slack: SlackHarness) -
     assert sent.chat.startswith("G")
     opened = [c for c in slack.standin.calls_to("conversations.open") if c.params["users"] == "U1,U2"]
     assert opened
-    intro = slack.standin.calls_to("chat.postMessage")[-1]
-    assert intro.params["channel"].startswith("G")
+    intro = next(c for c in slack.standin.calls_to("chat.postMessage") if c.params["channel"] == sent.chat)
     assert "<!channel>" not in json.dumps(intro.params)
 
 

@@ -22,6 +22,7 @@ from storage.models import Community, Delivery, Member, Post, Workspace
 from storage.queries import default_community
 from tests.conftest import FakeClock
 from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
+from tests.waiting import PATIENCE
 
 EN = translator("en")
 ALPHA, BETA = "T0ALPHA", "T0BETA"
@@ -57,8 +58,8 @@ def slack(database_url: str, standin: SlackStandIn) -> Iterator[SlackHarness]:
         database_url, standin, slack_bot_token=None, slack_client_id="111.222", slack_client_secret="secret"
     )
     deps = build_deps(settings, clock=FakeClock(), migrate=False)
-    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:
-        harness = SlackHarness(deps, standin, http)
+    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=PATIENCE) as http:
+        harness = SlackHarness(deps, standin, http, served)
         install(harness, "code-alpha")
         install(harness, "code-beta")
         yield harness
