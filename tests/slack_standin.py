@@ -279,6 +279,16 @@ class SlackStandIn:
             return failure
 
 
+def in_channel(channel: str) -> Callable[[Call], bool]:
+    """For `wait_for(..., where=)`: a message posted in `channel` (`D<user>`: that user's private chat)."""
+    return lambda call: call.params.get("channel") == channel
+
+
+def for_user(user: str) -> Callable[[Call], bool]:
+    """For `wait_for(..., where=)`: a home (views.publish) drawn for `user`."""
+    return lambda call: call.params.get("user_id") == user
+
+
 def _files(params: dict[str, Any]) -> list[dict[str, Any]]:
     files = params.get("files")
     return json.loads(files) if isinstance(files, str) else list(files or [])

@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import Delivery, Match, Meeting, Member, Organisation, Post, PostKind
 from storage.queries import identity_of
 from tests import slack_standin
-from tests.slack_standin import TEAM, SlackHarness
+from tests.slack_standin import TEAM, SlackHarness, for_user, in_channel
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
@@ -33,8 +33,8 @@ def say(slack: SlackHarness, text: str, user: str = "U1") -> list[str]:
     standin = slack.standin
     since = standin.mark()
     assert slack.dm(text, user=user).status_code == 200
-    answer = standin.wait_for("chat.postMessage", since=since, where=lambda call: call.params["channel"] == f"D{user}")
-    standin.wait_for("views.publish", since=standin.after(answer[0]), where=lambda call: call.params["user_id"] == user)
+    answer = standin.wait_for("chat.postMessage", since=since, where=in_channel(f"D{user}"))
+    standin.wait_for("views.publish", since=standin.after(answer[0]), where=for_user(user))
     return [str(call.params["text"]) for call in standin.calls_since(since) if call.method == "chat.postMessage"]
 
 
@@ -140,10 +140,10 @@ def test_the_app_home_shows_posts_and_matches_to_answer(slack: SlackHarness) -> 
 
 def test_accepting_on_both_sides_introduces_in_a_group_dm(slack: SlackHarness) -> None:
     match_id = _seed_match(slack)
-    slack.press(f"/accept {match_id}", user="U1")
-    slack.standin.wait_for("chat.postMessage", 1)
-    slack.press(f"/accept {match_id}", user="U2")
-    slack.standin.wait_for("chat.postMessage", 2)
+    for user in ("U1", "U2"):
+        since = slack.standin.mark()
+        slack.press(f"/accept {match_id}", user=user)
+        slack.standin.wait_for("chat.postMessage", since=since, where=in_channel(f"D{user}"))
     with slack.deps.sessions() as session:
         match = session.get(Match, match_id)
         assert match is not None

@@ -21,8 +21,8 @@ from bot.runtime.web import build_web_app
 from storage.models import Community, Delivery, Member, Post, Workspace
 from storage.queries import default_community
 from tests.conftest import FakeClock
-from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
-from tests.waiting import PATIENCE
+from tests.slack_standin import Call, Served, SlackHarness, SlackStandIn, slack_settings
+from tests.waiting import PATIENCE, wait_until
 
 EN = translator("en")
 ALPHA, BETA = "T0ALPHA", "T0BETA"
@@ -167,7 +167,7 @@ def _exports_and_digests_see_both(slack: SlackHarness) -> None:
     assert titles == {NEED[0], OFFER[0]}
 
     assert command(slack, ALPHA, "UA1", "channel here") == EN.t("core.channel_set", community="Alpha")
-    homes = len(slack.standin.calls_to("views.publish"))
+    homes = slack.standin.mark()
     command(slack, ALPHA, "UA1", "digest now")
     with slack.deps.sessions() as session:
         digest = session.exec(select(Delivery).where(Delivery.kind == "digest")).one()
@@ -176,15 +176,19 @@ def _exports_and_digests_see_both(slack: SlackHarness) -> None:
     assert OFFER[0] in json.dumps(digest.payload)
     # the round suggested a match to UB2 (Beta) and UA2 (Alpha): every home of the partnership is
     # redrawn at once, each through its own workspace's installation
-    published = slack.standin.wait_for("views.publish", homes + 4)[homes:]
-    assert {(call.params["user_id"], call.token) for call in published} == {
-        ("UA1", f"xoxb-{ALPHA}"),
-        ("UA2", f"xoxb-{ALPHA}"),
-        ("UB1", f"xoxb-{BETA}"),
-        ("UB2", f"xoxb-{BETA}"),
-    }
-    home = next(call for call in published if call.params["user_id"] == "UB2").params["view"]
-    assert OFFER[0] in (home if isinstance(home, str) else json.dumps(home))  # the suggestion, to answer
+    everyone = {("UA1", f"xoxb-{ALPHA}"), ("UA2", f"xoxb-{ALPHA}"), ("UB1", f"xoxb-{BETA}"), ("UB2", f"xoxb-{BETA}")}
+
+    def drawn() -> set[tuple[str, str | None]]:
+        return {(c.params["user_id"], c.token) for c in slack.standin.calls_since(homes) if c.method == "views.publish"}
+
+    wait_until(lambda: everyone <= drawn(), what="every home redrawn", seen=drawn)
+    assert drawn() == everyone
+
+    def suggests_the_offer(call: Call) -> bool:  # UB2's home after the round: the suggestion, to answer
+        home = call.params["view"]
+        return call.params["user_id"] == "UB2" and OFFER[0] in (home if isinstance(home, str) else json.dumps(home))
+
+    slack.standin.wait_for("views.publish", since=homes, where=suggests_the_offer)
 
 
 def test_a_code_expires_after_a_week(slack: SlackHarness) -> None:
