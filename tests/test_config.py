@@ -66,5 +66,5 @@ def test_secrets_never_print() -> None:
 
 
 def test_warm_up_builds_every_index(deps: Deps) -> None:
-    warm_up(deps).join(timeout=60)
+    warm_up(deps).join()  # however long a busy machine takes; pytest-timeout ends a hang
     assert deps.matcher._indexes  # built before any suggestion was asked for
