@@ -78,9 +78,9 @@ def install(slack: SlackHarness, code: str) -> None:
 
 def command(slack: SlackHarness, team: str, user: str, text: str, name: str = "/peer") -> str:
     """A slash command; the text of its (ephemeral) answer."""
-    before = len([c for c in slack.standin.calls if c.method.startswith("respond:")])
+    since = slack.standin.mark()
     assert slack.command(name, text, team=team, user=user, channel=f"C{team}").status_code == 200
-    return str(slack.standin.wait_for_prefix("respond:", before + 1)[-1].params["text"])
+    return str(slack.standin.wait_for_prefix("respond:", since=since)[0].params["text"])
 
 
 def post(slack: SlackHarness, team: str, user: str, kind: str, title: str, description: str) -> list[str]:
@@ -110,9 +110,9 @@ def post(slack: SlackHarness, team: str, user: str, kind: str, title: str, descr
             "state": {"values": values},
         },
     }
-    posted = len(slack.standin.calls_to("chat.postMessage"))
+    since = slack.standin.mark()
     assert slack.interact(payload).status_code == 200
-    calls = slack.standin.wait_for("chat.postMessage", posted + 2)[posted:]
+    calls = slack.standin.wait_for("chat.postMessage", 2, since=since)  # "saved", then the suggestions
     return [str(call.params["text"]) for call in calls]
 
 
@@ -159,10 +159,10 @@ def test_installed_workspaces_are_separate_partnerships_until_linked(slack: Slac
 
 
 def _exports_and_digests_see_both(slack: SlackHarness) -> None:
-    uploads = len(slack.standin.calls_to("files.completeUploadExternal"))
+    since = slack.standin.mark()
     slack.command("/peer", "export", team=BETA, user="UB1")  # the file goes to the private chat
-    slack.standin.wait_for("files.completeUploadExternal", uploads + 1)
-    content = slack.standin.wait_for_prefix("upload:", uploads + 1)[-1].params["content"]
+    slack.standin.wait_for("files.completeUploadExternal", since=since)
+    content = slack.standin.wait_for_prefix("upload:", since=since)[0].params["content"]
     titles = {row["title"] for row in csv.DictReader(io.StringIO(content.decode("utf-8-sig")))}
     assert titles == {NEED[0], OFFER[0]}
 
