@@ -215,11 +215,7 @@ class StandIn:
 
     def sent(self, chat: int | None = None) -> list[Call]:
         """sendMessage calls that succeeded (answered 200), optionally in one chat."""
-        return [
-            c
-            for c in self.calls("sendMessage")
-            if c.params.get("_ok") and (chat is None or str(c.params.get("chat_id")) == str(chat))
-        ]
+        return self.sent_since(0, chat)
 
     def mark(self) -> int:
         """A position in the log of calls: what happens from now on is after it."""
