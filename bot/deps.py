@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.matching import Matcher
-from bot.ports import Clock, Notifier, SystemClock
+from bot.matching.encoder import UniversalSentenceEncoder
+from bot.ports import Clock, Encoder, Notifier, SystemClock
 from storage.db import SessionFactory
 
 
@@ -24,5 +25,7 @@ class Deps:
     # platform -> (deep-link payload -> URL opening our bot there, or None while not known yet);
     # adapters register theirs (Telegram: t.me/<bot>?start=<payload>), invites use them
     links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # sentence vectors of posts, made when a post is saved or imported (loads its model on first use)
+    encoder: Encoder = field(default_factory=UniversalSentenceEncoder)
     # one per process: keeps each community's vector index in memory (bot/matching)
     matcher: Matcher = field(default_factory=Matcher)

@@ -1,7 +1,8 @@
 """An in-memory vector index of one community's open posts, built lazily, refreshed incrementally.
 
-Rows hold TF-IDF term vectors (sparse) and topic vectors (dense, one column per taxonomy topic),
-both L2-normalised, so a dot product is a cosine. Rows are appended, never moved, until a refit
+Rows hold TF-IDF term vectors (sparse), topic vectors (dense, one column per taxonomy topic) and
+sentence vectors (dense, the encoder's, stored with each post), all L2-normalised, so a dot product
+is a cosine. Rows are appended, never moved, until a refit
 re-weights and compacts everything (after `refit_growth` of changes); a changed post gets a new row
 and its old one is marked dead.
 
@@ -30,9 +31,11 @@ from sqlmodel import Session, col, select
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.matching.config import MatchingConfig
+from bot.matching.encoder import post_text, unpack
 from bot.matching.features import Features, PostText, featurise
 from bot.matching.rows import Column, DenseRows, SparseRows
 from bot.matching.text import Normaliser
+from bot.ports import Encoder
 from bot.topics import TOPICS
 from storage.models import Post, PostKind, PostStatus
 
@@ -61,6 +64,7 @@ class PostRow:
     status: str
     available_until: date | None
     updated_at: datetime
+    embedding: bytes | None
 
     @classmethod
     def of(cls, post: Post) -> PostRow:
@@ -77,12 +81,13 @@ class PostRow:
             str(post.status),
             post.available_until,
             post.updated_at,
+            post.embedding,
         )
 
 
 _COLUMNS: tuple[Any, ...] = (
     Post.id, Post.kind, Post.organisation_id, Post.member_id, Post.title, Post.description, Post.language,
-    Post.topics, Post.status, Post.available_until, Post.updated_at,
+    Post.topics, Post.status, Post.available_until, Post.updated_at, Post.embedding,
 )  # fmt: skip
 
 
@@ -90,7 +95,7 @@ def _rows(session: Session, *conditions: Any) -> list[PostRow]:
     statement: Any = sa_select(*_COLUMNS).where(*conditions).order_by(col(Post.id))  # plain tuples, no ORM objects
     result = session.exec(statement)
     return [
-        PostRow(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ()), str(r[8]), r[9], r[10])
+        PostRow(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ()), str(r[8]), r[9], r[10], r[11])
         for r in result
     ]
 
@@ -98,10 +103,11 @@ def _rows(session: Session, *conditions: Any) -> list[PostRow]:
 class CommunityIndex:
     """The vectors of one community's open posts. Callers hold `lock` while using it."""
 
-    def __init__(self, community_id: int, normaliser: Normaliser, config: MatchingConfig) -> None:
+    def __init__(self, community_id: int, normaliser: Normaliser, encoder: Encoder, config: MatchingConfig) -> None:
         self.community_id = community_id
         self.lock = threading.RLock()
         self._normaliser = normaliser
+        self._encoder = encoder
         self._config = config
         self._reset()
 
@@ -112,6 +118,7 @@ class CommunityIndex:
         self.surfaces: list[dict[int, str]] = [{} for _ in SUPPORTED_LANGUAGES]
         self.raw_terms, self.terms = SparseRows(), SparseRows()
         self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
+        self.semantic = DenseRows(self._encoder.dimension)
         self.term_df = Column(np.int64)
         self.topic_df = np.zeros(len(TOPICS), dtype=np.int64)
         self.post_id = Column(np.int64)
@@ -215,6 +222,7 @@ class CommunityIndex:
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
+        self.semantic.append(self.sentence_vectors(rows))
         self.post_id.extend([row.id for row in rows])
         self.kind.extend([NEED if row.kind == PostKind.need.value else OFFER for row in rows])
         self.organisation.extend([row.organisation_id for row in rows])
@@ -226,6 +234,16 @@ class CommunityIndex:
             self.row_of[row.id] = start + offset
             self.version_of[row.id] = row.updated_at
         self.changes += len(rows)
+
+    def sentence_vectors(self, rows: Sequence[PostRow]) -> npt.NDArray[np.float32]:
+        """The stored vectors; a post saved before vectors existed (or by another encoder) is encoded
+        now, in one batch, until `peerlink reindex` stores it."""
+        vectors, usable = unpack([row.embedding for row in rows], self._encoder.dimension)
+        missing = np.flatnonzero(~usable)
+        if len(missing):
+            texts = [post_text(rows[at].title, rows[at].description) for at in missing.tolist()]
+            vectors[missing] = self._encoder.encode(texts)
+        return vectors
 
     def _columns(self, terms: npt.NDArray[np.int64], *, learn: bool) -> npt.NDArray[np.int64]:
         """The columns of the normaliser's term ids; with `learn`, terms new to the index get the
@@ -293,6 +311,7 @@ class CommunityIndex:
         keep = np.flatnonzero(self.alive.view())
         raw = self.raw_terms.matrix(len(self.term_names))[keep]
         raw_topics = self.raw_topics.view()[keep]
+        semantic = self.semantic.view()[keep]
         terms, topics = self.weigh(raw, raw_topics)
         meta = {
             name: getattr(self, name).view()[keep]
@@ -304,6 +323,8 @@ class CommunityIndex:
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
+        self.semantic = DenseRows(self._encoder.dimension)
+        self.semantic.append(semantic)
         for name, values in meta.items():
             fresh = Column(getattr(self, name).array.dtype, getattr(self, name).fill)
             fresh.extend(values)
@@ -321,25 +342,13 @@ class CommunityIndex:
     def topic_matrix(self) -> npt.NDArray[np.float32]:
         return self.topics.view()
 
+    def semantic_matrix(self) -> npt.NDArray[np.float32]:
+        return self.semantic.view()
+
     def open_rows(self, kind: int, today: date) -> npt.NDArray[np.intp]:
         """Rows of live posts of one kind whose `available_until` has not passed."""
         mask = self.alive.view() & (self.kind.view() == kind) & (self.until.view() >= today.toordinal())
         return np.flatnonzero(mask)
-
-    def vector(self, row: PostRow) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
-        """The weighted vectors of a post, from the index when it is there, else computed now."""
-        at = self.row_of.get(row.id)
-        if at is not None and self.version_of.get(row.id) == row.updated_at:
-            return self.term_matrix()[at], self.topic_matrix()[at : at + 1]
-        features = self.featurise([row])
-        columns = self._columns(features.terms, learn=False)
-        known = columns >= 0  # a term nobody else uses cannot make a match
-        raw = sp.csr_matrix(
-            (features.weights[known], columns[known].astype(np.int32), [0, int(known.sum())]),
-            shape=(1, len(self.term_names)),
-        )
-        raw_topics = features.topics
-        return self.weigh(raw, raw_topics)
 
     def surface(self, column: int, language: int) -> str:
         found = self.surfaces[language].get(column)

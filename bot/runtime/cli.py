@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -104,8 +105,6 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
 @click.pass_context
 def console(ctx: click.Context, identity: str, demo: bool) -> None:
     """Chat with the bot in this terminal (line by line when stdin is piped)."""
-    import sys
-
     from bot.runtime.worker import embedded_worker
     from handlers.console import Console, console_sender, run
 
@@ -117,7 +116,7 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
         from storage.db import transaction
 
         with transaction(deps.sessions) as session:
-            load_demo(session)
+            load_demo(session, deps.encoder)
     with embedded_worker(deps, sys.stdout):
         run(Console(deps, console_sender(identity)), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
 
@@ -127,14 +126,21 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
 @click.pass_context
 def import_command(ctx: click.Context, file: Path) -> None:
     """Import offers and needs from CSV, JSON or JSON Lines: all rows or none."""
-    from bot.transfer import ImportFailed, describe, import_file
+    from bot.transfer import ImportFailed, describe, import_records, read_records
     from storage.db import transaction
 
     deps = _deps(ctx)
     tr = translator(deps.settings.default_language)
     try:
-        with transaction(deps.sessions) as session:
-            result = import_file(session, file, default_language=deps.settings.default_language)
+        records = read_records(file)
+        with (
+            transaction(deps.sessions) as session,
+            click.progressbar(length=len(records), label=tr.t("matching.vectors_progress"), file=sys.stderr) as bar,
+        ):
+            result = import_records(
+                session, records, default_language=deps.settings.default_language, encoder=deps.encoder,
+                progress=bar.update,
+            )  # fmt: skip
     except ImportFailed as failed:
         for problem in failed.problems:
             click.echo(describe(problem, tr), err=True)
@@ -175,8 +181,25 @@ def demo(ctx: click.Context) -> None:
 
     deps = _deps(ctx)
     with transaction(deps.sessions) as session:
-        count = load_demo(session)
+        count = load_demo(session, deps.encoder)
     click.echo(translator(deps.settings.default_language).t("transfer.demo_loaded", count=count))
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Encode every post again, not only those without a vector.")
+@click.pass_context
+def reindex(ctx: click.Context, everything: bool) -> None:
+    """Store the sentence vector of every post that has none (posts saved before vectors existed)."""
+    from bot.matching.encoder import backfill, count_stale
+    from storage.db import transaction
+
+    deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
+    with transaction(deps.sessions) as session:
+        total = count_stale(session, deps.encoder, everything=everything)
+        with click.progressbar(length=total, label=tr.t("matching.vectors_progress"), file=sys.stderr) as bar:
+            done = backfill(session, deps.encoder, everything=everything, progress=bar.update)
+    click.echo(tr.t("matching.reindexed", count=done))
 
 
 @cli.command()

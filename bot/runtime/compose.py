@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.deps import Deps
 from bot.matching import Matcher
+from bot.matching.encoder import UniversalSentenceEncoder
 from bot.ports import Clock, SystemClock
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
@@ -26,12 +27,14 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         log.info("migrating the database to the latest revision")
         upgrade(engine)
     clock = clock or SystemClock()
+    encoder = UniversalSentenceEncoder()
     deps = Deps(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
         clock=clock,
-        matcher=Matcher(clock=clock),
+        encoder=encoder,
+        matcher=Matcher(clock=clock, encoder=encoder),
     )
     if settings.telegram_enabled:
         from handlers.telegram.application import install  # the composition root may import adapters

@@ -38,7 +38,7 @@ def save_submission(deps: Deps, sender: Sender, chat: Address, submission: Submi
             format=submission.format,
         )
         try:
-            post = save(session, who, draft, language=tr.language)
+            post = save(session, who, draft, language=tr.language, encoder=deps.encoder)
         except PostError as problem:
             return [Reply(text=tr.t(problem.key, **problem.values))]
         turn = Turn(deps, session, Incoming(sender=sender, chat=chat, text=""), who, tr)

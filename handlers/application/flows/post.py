@@ -310,7 +310,7 @@ def on_until(turn: Turn, text: str, draft: Draft) -> Outcome:
 def _save(turn: Turn, draft: Draft) -> Outcome:
     post_draft = _post(draft)
     try:
-        post = save(turn.session, turn.who, post_draft, language=turn.tr.language)
+        post = save(turn.session, turn.who, post_draft, language=turn.tr.language, encoder=turn.deps.encoder)
     except PostError as problem:
         return Outcome("summary", [Reply(text=turn.tr.t(problem.key, **problem.values))])
     return Outcome(None, saved_replies(turn, post, updated=post_draft.post_id is not None))
