@@ -45,7 +45,8 @@ def _stored(post: Post) -> np.ndarray:
 
 def test_the_encoder_gives_unit_vectors_that_bridge_languages(deps: Deps) -> None:
     vectors = deps.encoder.encode(["The library is closed", "La biblioteca está cerrada", "Solar panels on roofs"])
-    assert vectors.shape == (3, deps.encoder.dimension) and vectors.dtype == np.float32
+    assert vectors.shape == (3, deps.encoder.dimension)
+    assert vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > 0.7 > vectors[0] @ vectors[2]
 
@@ -57,7 +58,7 @@ def test_a_paraphrase_in_another_language_is_found_for_its_purpose(deps: Deps) -
         world.offer("o-ply", "Plymouth", *ASSET_TRANSFER)
         world.offer("o-poi", "Poitiers", *LIBRARY_CATALOGUE, language="fr")
         suggestions = deps.matcher.suggest(session, world.posts["n-pmp"])
-    assert [s.offer.ref for s in suggestions][0] == "o-ply"
+    assert next(s.offer.ref for s in suggestions) == "o-ply"
     best = suggestions[0]
     assert best.similar_purpose
     assert best.reasons("en")[-1] == "Similar purpose"
@@ -77,7 +78,8 @@ def test_saving_and_editing_a_post_stores_the_vector_of_its_text(deps: Deps) -> 
         post = save(session, who, edited, language="en", encoder=deps.encoder)
     with deps.sessions() as session:
         stored = session.get(Post, post.id)
-        assert stored is not None and stored.embedding is not None
+        assert stored is not None
+        assert stored.embedding is not None
         assert len(stored.embedding) == DIMENSION * STORED.itemsize
         assert _stored(stored) @ deps.encoder.encode([post_text(*ASSET_TRANSFER)])[0] > 0.999
         assert _stored(stored) @ first < 0.9
@@ -95,10 +97,13 @@ def test_an_import_stores_every_vector_and_reports_progress(deps: Deps) -> None:
             session, parse_text(json.dumps(records), kind="json"), default_language="en", encoder=deps.encoder,
             progress=seen.append,
         )  # fmt: skip
-    assert result.created == 300 and sum(seen) == 300 and len(seen) >= 2
+    assert result.created == 300
+    assert sum(seen) == 300
+    assert len(seen) >= 2
     with deps.sessions() as session:
         blobs = session.exec(select(Post.embedding)).all()
-    assert len(blobs) == 300 and all(blob is not None and len(blob) == DIMENSION * 2 for blob in blobs)
+    assert len(blobs) == 300
+    assert all(blob is not None and len(blob) == DIMENSION * 2 for blob in blobs)
 
 
 def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps: Deps, tmp_path: Path) -> None:
