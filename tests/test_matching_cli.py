@@ -97,11 +97,13 @@ def test_groups_text_lists_everyone(community: str) -> None:
 
 
 def test_groups_json(community: str) -> None:
-    code, out, err = _run(community, "groups", "--size", "3-6", "--format", "json", "--language", "es")
+    code, out, err = _run(community, "groups", "--size", "2-6", "--format", "json", "--language", "es")
     assert code == 0, err
     data = json.loads(out)
     [group] = data["groups"]
     assert group["name"] == "Grupo de trabajo: Compra pública"
-    assert set(group["members"]) == {"Guadalajara", "Dublin", "Vienna"}
-    assert group["reasons"][0] == "2 de los 3 miembros coinciden en Compra pública"  # counts agree with the list
-    assert [(item["organisation"], item["reason"]) for item in data["left_out"]] == [("Lima", "isolated")]
+    assert set(group["members"]) == {"Guadalajara", "Dublin"}
+    assert group["reasons"][0] == "2 miembros coinciden en Compra pública"
+    # Vienna's housing offer serves no need here: it is not put in a group for a weak pair.
+    left_out = [(item["organisation"], item["reason"]) for item in data["left_out"]]
+    assert sorted(left_out) == [("Lima", "isolated"), ("Vienna", "isolated")]

@@ -30,7 +30,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.config import SUPPORTED_LANGUAGES
-from bot.matching.config import MatchingConfig
+from bot.matching.config import MatchingConfig, Purpose
 from bot.matching.encoder import post_text, unpack
 from bot.matching.features import Features, PostText, featurise
 from bot.matching.rows import Column, DenseRows, SparseRows
@@ -119,6 +119,9 @@ class CommunityIndex:
         self.raw_terms, self.terms = SparseRows(), SparseRows()
         self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
         self.semantic = DenseRows(self._encoder.dimension)
+        # Per kind (need, offer): the sum and number of live sentence vectors, for the mean cosine.
+        self.semantic_sum = np.zeros((2, self._encoder.dimension), dtype=np.float64)
+        self.semantic_count = np.zeros(2, dtype=np.int64)
         self.term_df = Column(np.int64)
         self.topic_df = np.zeros(len(TOPICS), dtype=np.int64)
         self.post_id = Column(np.int64)
@@ -222,9 +225,14 @@ class CommunityIndex:
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
-        self.semantic.append(self.sentence_vectors(rows))
+        vectors = self.sentence_vectors(rows)
+        kinds = np.asarray([NEED if row.kind == PostKind.need.value else OFFER for row in rows], dtype=np.int8)
+        self.semantic.append(vectors)
+        for kind in (NEED, OFFER):
+            self.semantic_sum[kind] += vectors[kinds == kind].sum(axis=0, dtype=np.float64)
+            self.semantic_count[kind] += int((kinds == kind).sum())
         self.post_id.extend([row.id for row in rows])
-        self.kind.extend([NEED if row.kind == PostKind.need.value else OFFER for row in rows])
+        self.kind.extend(kinds)
         self.organisation.extend([row.organisation_id for row in rows])
         self.member.extend([-1 if row.member_id is None else row.member_id for row in rows])
         self.until.extend([row.available_until.toordinal() if row.available_until else NO_END for row in rows])
@@ -303,6 +311,9 @@ class CommunityIndex:
         self.alive.array[row] = False
         self.term_df.array[self.raw_terms.columns(row)] -= 1
         self.topic_df -= self.raw_topics.array[row] > 0
+        kind = int(self.kind.array[row])
+        self.semantic_sum[kind] -= self.semantic.array[row]
+        self.semantic_count[kind] -= 1
         self.alive_count -= 1
         self.changes += 1
 
@@ -344,6 +355,14 @@ class CommunityIndex:
 
     def semantic_matrix(self) -> npt.NDArray[np.float32]:
         return self.semantic.view()
+
+    def purpose(self) -> Purpose:
+        """How sentence cosines score here: the mean of every live need-offer pair's cosine is
+        the dot product of the two kinds' mean vectors, kept up to date as posts come and go."""
+        needs, offers = (int(count) for count in self.semantic_count)
+        pairs = needs * offers
+        mean = float(self.semantic_sum[NEED] @ self.semantic_sum[OFFER]) / pairs if pairs else 0.0
+        return self._config.weights.purpose(mean, pairs)
 
     def open_rows(self, kind: int, today: date) -> npt.NDArray[np.intp]:
         """Rows of live posts of one kind whose `available_until` has not passed."""

@@ -211,7 +211,8 @@ class Matcher:
         query = np.asarray(terms[row].toarray(), dtype=np.float32).ravel()
         topics, semantic = index.topic_matrix(), index.semantic_matrix()
         scores = weights.text * (terms @ query) + weights.topic * (topics @ topics[row])
-        scores += weights.purpose_scale * (semantic @ semantic[row]) - weights.purpose_offset
+        purpose = index.purpose()
+        scores += purpose.scale * (semantic @ semantic[row]) - purpose.offset
         return np.clip(np.asarray(scores, dtype=np.float32), 0.0, 1.0)
 
     def _excluded_for(self, session: Session, index: CommunityIndex, post: Post) -> npt.NDArray[np.bool_]:
@@ -334,6 +335,7 @@ class Matcher:
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
             semantic=index.semantic_matrix()[rows],
+            purpose=index.purpose(),
             organisation=index.organisation.view()[rows],
             member=index.member.view()[rows],
             post_id=index.post_id.view()[rows],
@@ -419,7 +421,8 @@ class Matcher:
         weights = self.config.weights
         semantic, terms = index.semantic_matrix(), index.term_matrix()
         cosines = np.einsum("ij,ij->i", semantic[need_rows], semantic[offer_rows])
-        purpose = weights.purpose_scale * cosines - weights.purpose_offset
+        part = index.purpose()
+        purpose = part.scale * cosines - part.offset
         text = np.asarray(terms[need_rows].multiply(terms[offer_rows]).sum(axis=1)).ravel()
         lexical = weights.text * text + weights.topic * topic_cosines
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from bot.matching.config import Weights
+from bot.matching.config import Purpose, Weights
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
@@ -27,6 +27,7 @@ class Side:
     terms: sp.csr_matrix
     topics: Floats
     semantic: Floats  # sentence vectors
+    purpose: Purpose  # how their cosines score in this community
     organisation: Ints
     member: Ints
     post_id: Ints
@@ -44,7 +45,7 @@ class Side:
 
     @cached_property
     def semantic_t(self) -> Floats:
-        return np.ascontiguousarray(self.semantic.T * np.float32(self.weights.purpose_scale), dtype=np.float32)
+        return np.ascontiguousarray(self.semantic.T * np.float32(self.purpose.scale), dtype=np.float32)
 
     @cached_property
     def by_organisation(self) -> tuple[Ints, Ints]:
@@ -127,7 +128,7 @@ class Workspace:
         block: Floats = sp.csr_matrix(needs_terms @ offers.terms_t, dtype=np.float32).toarray(out=self.text[:rows])
         block += np.matmul(needs.topics[part], offers.topics_t, out=self.topic[:rows])
         block += np.matmul(needs.semantic[part], offers.semantic_t, out=self.topic[:rows])
-        block -= np.float32(offers.weights.purpose_offset)
+        block -= np.float32(offers.purpose.offset)
         return np.clip(block, 0.0, 1.0, out=block)
 
 
