@@ -48,10 +48,12 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
 
 
 def warm_up(deps: Deps) -> threading.Thread:
-    """Build every community's matching index in the background, so a long-running process starts at
-    once and its first instant suggestion does not wait for the build (seconds at 100,000 posts)."""
+    """Load the sentence encoder and build every community's matching index in the background, so a
+    long-running process starts at once and its first saved post and instant suggestion do not wait
+    for them (seconds at 100,000 posts)."""
 
     def build() -> None:
+        deps.encoder.encode(["warm-up"])  # loads the model, so the first saved post does not wait for it
         with deps.sessions() as session:
             for community_id in session.exec(select(Community.id)).all():
                 if community_id is not None:
