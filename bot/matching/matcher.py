@@ -79,10 +79,10 @@ class Suggestion:
     score: float  # in [0, 1]
     shared_topics: tuple[str, ...]  # topic slugs, strongest first
     key_terms: tuple[str, ...]  # words both posts use; "financiación/financing" across languages
-    similar_purpose: bool  # the sentence vectors carry most of the score: same aim, other words
+    similar_purpose: bool  # the sentence vectors carry the pair: same aim, in other words
 
     def reasons(self, language: str) -> list[str]:
-        """Why this pair, in `language`: similar purpose, shared topics (labels translated), key terms."""
+        """Why this pair, in `language`: shared topics (labels translated), key terms, similar purpose."""
         return reason_text.render(self.shared_topics, self.key_terms, language, purpose=self.similar_purpose)
 
     def stored_reasons(self) -> list[str]:
@@ -137,7 +137,6 @@ class ScoredPair:
     offer_organisation: int
     score: float
     shared_topics: tuple[str, ...]
-    similar_purpose: bool
 
 
 class Matcher:
@@ -323,9 +322,8 @@ class Matcher:
                     int(offers.organisation[o]),
                     round(float(s), 4),
                     topics,
-                    purpose,
                 )
-                for n, o, s, (topics, _, purpose) in zip(need, offer, score, explained, strict=True)
+                for n, o, s, (topics, _, _) in zip(need, offer, score, explained, strict=True)
             ]
 
     def _side(self, index: CommunityIndex, kind: int) -> Side:
