@@ -23,7 +23,7 @@ from bot.posts import PostDraft, save
 from bot.runtime.cli import cli
 from bot.transfer import import_records, parse_text
 from storage.db import transaction
-from storage.models import Post, PostKind
+from storage.models import Post, PostKind, PostStatus
 from storage.queries import default_community
 from tests.test_matching_support import PROCUREMENT_NEED, PROCUREMENT_OFFER, World
 
@@ -133,7 +133,7 @@ def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps:
         with index.lock:
             for post in posts:
                 assert post.id is not None
-                row = index.semantic_matrix()[index.row_of[post.id]]
+                row = index.vectors(np.asarray([index.row_of[post.id]]))[0]
                 assert row @ _stored(post) > 0.999
     again = CliRunner().invoke(cli, ["--log-level", "WARNING", "reindex"], obj={}, env=env)
     assert again.stdout == "Posts given a sentence vector: 0.\n"
@@ -170,3 +170,30 @@ def test_the_demo_round_keeps_related_pairs_and_drops_unrelated_ones(deps: Deps)
     assert suggested.isdisjoint(DEMO_UNRELATED)
     assert suggested >= DEMO_RELATED
     assert any(u.reason == UnmatchedReason.below_threshold for u in result.unmatched), "no good match yet"
+
+
+def test_the_index_keeps_each_posts_vector_and_the_mean_through_removals_and_a_refit(deps: Deps) -> None:
+    labelled = LabelledSet.read(Path(__file__).parent / "data" / "matching_eval_3.json")
+    with transaction(deps.sessions) as session:
+        posts = load(session, World(session).community_id, labelled)
+        community_id = next(iter(posts.values())).community_id
+        index = deps.matcher.index(session, community_id)
+        for ref in ("o3-ply-assets", "n3-pmp-biblioteca", "o3-dnd-bins"):
+            posts[ref].status = PostStatus.withdrawn
+            session.add(posts[ref])
+        session.flush()
+        index = deps.matcher.index(session, community_id)
+        with index.lock:
+            index.refit()
+            live = {ref: post for ref, post in posts.items() if post.status == PostStatus.open}
+            rows = np.asarray([index.row_of[post.id] for post in live.values() if post.id is not None])
+            expected = deps.encoder.encode([post_text(post.title, post.description) for post in live.values()])
+            assert np.allclose(index.vectors(rows), expected, atol=2e-3)  # stored as float16
+            kinds = index.kind.view()[rows]
+            assert index.semantic_count.tolist() == [int((kinds == 0).sum()), int((kinds == 1).sum())]
+            assert np.allclose(index.semantic_sum[1], expected[kinds == 1].sum(axis=0), atol=0.05)
+            need = int(rows[kinds == 0][0])
+            others, cosines = index.cosines_with(need)
+            assert set(others.tolist()) == set(rows[kinds == 1].tolist())
+            assert np.allclose(cosines, index.vectors(others) @ index.vectors(np.asarray([need]))[0], atol=1e-5)
+        assert "o3-ply-assets" not in [s.offer.ref for s in deps.matcher.suggest(session, posts["n3-plc-domkultury"])]

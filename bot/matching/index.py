@@ -118,8 +118,13 @@ class CommunityIndex:
         self.surfaces: list[dict[int, str]] = [{} for _ in SUPPORTED_LANGUAGES]
         self.raw_terms, self.terms = SparseRows(), SparseRows()
         self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
-        self.semantic = DenseRows(self._encoder.dimension)
-        # Per kind (need, offer): the sum and number of live sentence vectors, for the mean cosine.
+        # Sentence vectors, one matrix per kind (need, offer), so a new post's products read only the
+        # other kind's (the largest array of the index: 2 KB a post). `semantic_at`: row -> position
+        # in its kind's matrix; `kind_rows`: per kind, position -> row.
+        self.semantic = (DenseRows(self._encoder.dimension), DenseRows(self._encoder.dimension))
+        self.semantic_at = Column(np.int64)
+        self.kind_rows = (Column(np.int64), Column(np.int64))
+        # Per kind: the sum and number of live sentence vectors, for the mean cosine.
         self.semantic_sum = np.zeros((2, self._encoder.dimension), dtype=np.float64)
         self.semantic_count = np.zeros(2, dtype=np.int64)
         self.term_df = Column(np.int64)
@@ -227,7 +232,7 @@ class CommunityIndex:
         self.topics.append(topics)
         vectors = self.sentence_vectors(rows)
         kinds = np.asarray([NEED if row.kind == PostKind.need.value else OFFER for row in rows], dtype=np.int8)
-        self.semantic.append(vectors)
+        self._append_vectors(vectors, kinds, start=self.post_id.rows)
         for kind in (NEED, OFFER):
             self.semantic_sum[kind] += vectors[kinds == kind].sum(axis=0, dtype=np.float64)
             self.semantic_count[kind] += int((kinds == kind).sum())
@@ -242,6 +247,16 @@ class CommunityIndex:
             self.row_of[row.id] = start + offset
             self.version_of[row.id] = row.updated_at
         self.changes += len(rows)
+
+    def _append_vectors(self, vectors: npt.NDArray[np.float32], kinds: npt.NDArray[np.int8], *, start: int) -> None:
+        """Rows `start`, `start + 1`, ... get these vectors, each in its kind's matrix."""
+        at = np.empty(len(kinds), dtype=np.int64)
+        for kind in (NEED, OFFER):
+            mine = np.flatnonzero(kinds == kind)
+            at[mine] = self.semantic[kind].rows + np.arange(len(mine))
+            self.semantic[kind].append(vectors[mine])
+            self.kind_rows[kind].extend(start + mine)
+        self.semantic_at.extend(at)
 
     def sentence_vectors(self, rows: Sequence[PostRow]) -> npt.NDArray[np.float32]:
         """The stored vectors; a post saved before vectors existed (or by another encoder) is encoded
@@ -312,7 +327,7 @@ class CommunityIndex:
         self.term_df.array[self.raw_terms.columns(row)] -= 1
         self.topic_df -= self.raw_topics.array[row] > 0
         kind = int(self.kind.array[row])
-        self.semantic_sum[kind] -= self.semantic.array[row]
+        self.semantic_sum[kind] -= self.semantic[kind].array[self.semantic_at.array[row]]
         self.semantic_count[kind] -= 1
         self.alive_count -= 1
         self.changes += 1
@@ -322,7 +337,7 @@ class CommunityIndex:
         keep = np.flatnonzero(self.alive.view())
         raw = self.raw_terms.matrix(len(self.term_names))[keep]
         raw_topics = self.raw_topics.view()[keep]
-        semantic = self.semantic.view()[keep]
+        semantic, kinds = self.vectors(keep), self.kind.view()[keep]
         terms, topics = self.weigh(raw, raw_topics)
         meta = {
             name: getattr(self, name).view()[keep]
@@ -334,8 +349,9 @@ class CommunityIndex:
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
-        self.semantic = DenseRows(self._encoder.dimension)
-        self.semantic.append(semantic)
+        self.semantic = (DenseRows(self._encoder.dimension), DenseRows(self._encoder.dimension))
+        self.semantic_at, self.kind_rows = Column(np.int64), (Column(np.int64), Column(np.int64))
+        self._append_vectors(semantic, kinds, start=0)
         for name, values in meta.items():
             fresh = Column(getattr(self, name).array.dtype, getattr(self, name).fill)
             fresh.extend(values)
@@ -353,8 +369,20 @@ class CommunityIndex:
     def topic_matrix(self) -> npt.NDArray[np.float32]:
         return self.topics.view()
 
-    def semantic_matrix(self) -> npt.NDArray[np.float32]:
-        return self.semantic.view()
+    def vectors(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        """The sentence vectors of these rows (a copy)."""
+        found = np.empty((len(rows), self._encoder.dimension), dtype=np.float32)
+        kinds, at = self.kind.view()[rows], self.semantic_at.view()[rows]
+        for kind in (NEED, OFFER):
+            mine = kinds == kind
+            found[mine] = self.semantic[kind].view()[at[mine]]
+        return found
+
+    def cosines_with(self, row: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(rows of the other kind, their sentence cosine with `row`): one product over half the index."""
+        other = OFFER if self.kind.array[row] == NEED else NEED
+        query = self.vectors(np.asarray([row]))[0]
+        return self.kind_rows[other].view(), self.semantic[other].view() @ query
 
     def purpose(self) -> Purpose:
         """How sentence cosines score here: the mean of every live need-offer pair's cosine is

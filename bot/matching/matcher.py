@@ -208,11 +208,13 @@ class Matcher:
         weights = self.config.weights
         terms = index.term_matrix()
         query = np.asarray(terms[row].toarray(), dtype=np.float32).ravel()
-        topics, semantic = index.topic_matrix(), index.semantic_matrix()
-        scores = weights.text * (terms @ query) + weights.topic * (topics @ topics[row])
+        topics = index.topic_matrix()
+        scores = np.asarray(weights.text * (terms @ query) + weights.topic * (topics @ topics[row]), dtype=np.float32)
         purpose = index.purpose()
-        scores += purpose.scale * (semantic @ semantic[row]) - purpose.offset
-        return np.clip(np.asarray(scores, dtype=np.float32), 0.0, 1.0)
+        scores -= np.float32(purpose.offset)
+        others, cosines = index.cosines_with(row)  # the same kind's rows are never suggested
+        scores[others] += np.float32(purpose.scale) * cosines
+        return np.clip(scores, 0.0, 1.0)
 
     def _excluded_for(self, session: Session, index: CommunityIndex, post: Post) -> npt.NDArray[np.bool_]:
         """Index rows the rules forbid for this post: settled pairs, and blocks either way."""
@@ -332,7 +334,7 @@ class Matcher:
             rows=rows,
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
-            semantic=index.semantic_matrix()[rows],
+            semantic=index.vectors(rows),
             purpose=index.purpose(),
             organisation=index.organisation.view()[rows],
             member=index.member.view()[rows],
@@ -417,8 +419,8 @@ class Matcher:
         """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
         and outweighs what shared topics and words give."""
         weights = self.config.weights
-        semantic, terms = index.semantic_matrix(), index.term_matrix()
-        cosines = np.einsum("ij,ij->i", semantic[need_rows], semantic[offer_rows])
+        terms = index.term_matrix()
+        cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
         part = index.purpose()
         purpose = part.scale * cosines - part.offset
         text = np.asarray(terms[need_rows].multiply(terms[offer_rows]).sum(axis=1)).ravel()
