@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-import logging
 from pathlib import Path
 
 import click
@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.i18n import translator
 from bot.runtime.compose import build_deps, warm_up
+from bot.runtime.logs import logging_to_stderr
 from storage.migrate import upgrade
 
 
@@ -25,15 +26,14 @@ def _deps(ctx: click.Context) -> Deps:
 
 
 @click.group()
-@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default: LOG_LEVEL or INFO).")
+@click.option(
+    "-v", "--verbose", count=True, help="Log more on stderr: -v info, -vv debug (default: warnings, or LOG_LEVEL)."
+)
 @click.pass_context
-def cli(ctx: click.Context, log_level: str | None) -> None:
+def cli(ctx: click.Context, verbose: int) -> None:
     """Peerlink: offers, needs, peer matches, working groups and meetings."""
     ctx.ensure_object(dict)
-    logging.basicConfig(
-        level=(log_level or Settings().log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    ctx.with_resource(logging_to_stderr(verbose, Settings()))
 
 
 @cli.group()
@@ -101,16 +101,21 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
     help='Who you are: "Name@Organisation".',
 )
 @click.option("--demo", is_flag=True, help="Load the demo partnership first (safe to repeat).")
+@click.option(
+    "--files",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where files (calendar invitations, exports) are written. Default: ./peerlink-files",
+)
 @click.pass_context
-def console(ctx: click.Context, identity: str, demo: bool) -> None:
+def console(ctx: click.Context, identity: str, demo: bool, folder: Path | None) -> None:
     """Chat with the bot in this terminal (line by line when stdin is piped)."""
     import sys
 
     from bot.runtime.worker import embedded_worker
-    from handlers.console import Console, console_sender, run
+    from handlers.console import FILES, Console, ConsoleNotifier, Files, chat, console_sender, open_terminal, show
 
-    if ctx.parent is not None and ctx.parent.params.get("log_level") is None:
-        logging.getLogger().setLevel(logging.WARNING)  # the terminal is the chat: keep it quiet
     deps = _deps(ctx)
     if demo:
         from bot.demo import load_demo
@@ -118,8 +123,13 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
 
         with transaction(deps.sessions) as session:
             load_demo(session)
-    with embedded_worker(deps, sys.stdout):
-        run(Console(deps, console_sender(identity)), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    files = Files(folder or FILES)
+    with open_terminal(sys.stdin, sys.stdout) as (lines, out):
+        console = Console(deps, console_sender(identity), files)
+        # A second Ctrl-C while the last messages go out only skips waiting for them.
+        with contextlib.suppress(KeyboardInterrupt), embedded_worker(deps, ConsoleNotifier(out, files)):
+            chat(console, lines, out)
+        show(out, [console.farewell()])
 
 
 @cli.command("import")

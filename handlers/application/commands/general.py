@@ -44,9 +44,13 @@ def help_command(turn: Turn, _args: str) -> list[Reply]:
     return [Reply(text=text)]
 
 
-def start_command(turn: Turn, args: str) -> list[Reply]:
+def start_command(turn: Turn, _args: str) -> list[Reply]:
+    """The welcome lists everyone's commands; a facilitator's own are one `/peer help` away."""
     welcome = turn.tr.t("core.welcome", name=turn.who.member.display_name or "👋")
-    return [Reply(text=welcome + "\n\n" + help_command(turn, args)[0].text)]
+    parts = [welcome, turn.tr.t("core.help")]
+    if turn.is_facilitator:
+        parts.append(turn.tr.t("conversation.help_facilitator_hint"))
+    return [Reply(text="\n\n".join(parts))]
 
 
 def mine_command(turn: Turn, _args: str) -> list[Reply]:

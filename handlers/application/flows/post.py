@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from datetime import date
 
 from bot.i18n import N_
@@ -77,14 +78,26 @@ def prompt(turn: Turn, step: str, draft: Draft) -> list[Reply]:
     return [summary_reply(turn, draft)]
 
 
-def topics_reply(turn: Turn, draft: Draft) -> Reply:
+def _topic_line(turn: Turn, number: int, chosen: Collection[str]) -> str:
+    topic = TOPICS[number - 1]
+    return f"{'✓' if topic.slug in chosen else '·'} {number}. {topic.label(turn.tr.language)}"
+
+
+def topics_reply(turn: Turn, draft: Draft, changed: Sequence[int] | None = None) -> Reply:
+    """The whole numbered list; after a toggle (`changed`: the numbers toggled) only those lines and
+    what is chosen, so the list is not reprinted each time. The buttons always hold every topic."""
     chosen = set(draft["post"]["topics"])
-    lines = [turn.tr.t("core.ask_topics")]
-    buttons = []
-    for number, topic in enumerate(TOPICS, start=1):
-        mark = "✓" if topic.slug in chosen else "·"
-        lines.append(f"{mark} {number}. {topic.label(turn.tr.language)}")
-        buttons.append(Button(label=topic.label(turn.tr.language), value=str(number), selected=topic.slug in chosen))
+    if changed is None:
+        numbers = range(1, len(TOPICS) + 1)
+        lines = [turn.tr.t("core.ask_topics"), *(_topic_line(turn, n, chosen) for n in numbers)]
+    else:
+        names = ", ".join(label(slug, turn.tr.language) for slug in draft["post"]["topics"]) or turn.tr.t("core.none")
+        hint = turn.tr.t("conversation.topics_changed", topics=names)
+        lines = [*(_topic_line(turn, number, chosen) for number in changed), hint]
+    buttons = [
+        Button(label=topic.label(turn.tr.language), value=str(number), selected=topic.slug in chosen)
+        for number, topic in enumerate(TOPICS, start=1)
+    ]
     buttons.append(Button(label=turn.tr.t("core.button_done"), value="done", style="primary"))
     return Reply(text="\n".join(lines), buttons=tuple(buttons), replaces="topics")
 
@@ -188,22 +201,26 @@ _SEPARATORS = re.compile(r"[,;\s]+")
 def on_topics(turn: Turn, text: str, draft: Draft) -> Outcome:
     if _is(turn, text, N_("core.word_done")):
         return Outcome("summary", [summary_reply(turn, draft)])
+    if _is(turn, text, N_("conversation.word_list")):
+        return Outcome("topics", [topics_reply(turn, draft)])
     post = _post(draft)
     chosen = list(post.topics)
-    unknown = []
+    unknown, changed = [], []
     for token in _toggles(text):
         topic = TOPICS[int(token) - 1] if token.isdigit() and 1 <= int(token) <= len(TOPICS) else None
         topic = topic or find_topic(token, turn.tr.language)
         if topic is None:
             unknown.append(token)
-        elif topic.slug in chosen:
+            continue
+        if topic.slug in chosen:
             chosen.remove(topic.slug)
         else:
             chosen.append(topic.slug)
+        changed.append(TOPICS.index(topic) + 1)
     post.topics = chosen
     _store(draft, post)
     replies = [turn.say("core.error_unknown_topic", text=", ".join(unknown))] if unknown else []
-    return Outcome("topics", [*replies, topics_reply(turn, draft)])
+    return Outcome("topics", [*replies, topics_reply(turn, draft, list(dict.fromkeys(changed)) or None)])
 
 
 def _toggles(text: str) -> list[str]:
