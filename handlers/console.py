@@ -28,7 +28,7 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from bot.deps import Deps
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.ports import Address, Attachment, DeliveryError, Incoming, Platform, Reply, Sender, SentRef
 from handlers.application.conversation import Conversations
 from handlers.application.presence import in_conversation, speaker
@@ -132,7 +132,7 @@ class Console:
         except Exception as problem:
             log.error("could not look up the conversation: %r", problem)
             kept = False
-        return self._words().t("console.goodbye_draft_kept" if kept else "console.goodbye")
+        return self._words().t(N_("console.goodbye_draft_kept") if kept else N_("console.goodbye"))
 
     def _show(self, reply: Reply) -> str:
         if reply.attachment is None:

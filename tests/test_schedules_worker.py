@@ -70,7 +70,7 @@ def test_peerlink_worker_starts_without_tokens_and_stops_on_sigterm(tmp_path: Pa
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "TELEGRAM_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"  # a fresh machine: not even migrated yet
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "peerlink"), "worker"],
+        [str(ROOT / ".venv" / "bin" / "peerlink"), "-v", "worker"],
         cwd=tmp_path,  # no .env here
         env=env,
         stdout=subprocess.PIPE,
