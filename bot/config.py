@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="WARNING")  # `peerlink -v` asks for INFO, `-vv` for DEBUG
 
     @field_validator("default_language")
     @classmethod

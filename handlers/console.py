@@ -13,17 +13,20 @@ to a folder and their path is printed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import itertools
 import logging
+import queue
 import re
-import sys
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, TextIO
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import get_app, run_in_terminal
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -40,6 +43,7 @@ CHANNEL = "community"  # the chat id of the terminal as the community's channel
 QUIT = {"/quit", "/exit"}
 FILES = Path("peerlink-files")  # where attachments go unless `--files` says otherwise
 PROMPT = "\n> "
+NOTICE_POLL_SECONDS = 0.2  # how soon a notice shows above the prompt
 
 
 def parse_identity(value: str) -> tuple[str, str | None]:
@@ -156,6 +160,48 @@ class Console:
             return translator(self.deps.settings.default_language)
 
 
+class Screen:
+    """What is printed: replies (by the main thread) and notices (by the worker's thread), one line
+    at a time, never two writers at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def show(self, text: str) -> None:
+        with self.lock:
+            print(text, file=self.stream, flush=True)
+
+    def notice(self, text: str) -> None:
+        self.show(text)
+
+
+class PromptScreen(Screen):
+    """On a terminal the prompt owns the screen while it is shown. Notices wait in a queue: the
+    prompt's own loop prints them above the line being typed (`run_in_terminal` hides the prompt,
+    prints, draws it again), the main thread prints them between prompts. Both are the main thread,
+    so nothing ever writes while the prompt is drawn."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.pending: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def notice(self, text: str) -> None:
+        self.pending.put(text)
+
+    def show(self, text: str) -> None:
+        self.show_notices()
+        super().show(text)
+
+    def show_notices(self) -> None:
+        while True:
+            try:
+                text = self.pending.get_nowait()
+            except queue.Empty:
+                return
+            super().show(text)
+
+
 class Lines(Protocol):
     def read(self) -> str:
         """The next line; EOFError at the end of input (Ctrl-D), KeyboardInterrupt on Ctrl-C."""
@@ -176,41 +222,49 @@ class PipedLines:
 class TerminalLines:
     """prompt_toolkit's line editor: arrow keys move the cursor, up and down recall earlier lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, screen: PromptScreen) -> None:
+        self.screen = screen
         self.session: PromptSession[str] = PromptSession(history=InMemoryHistory())
 
     def read(self) -> str:
-        return self.session.prompt(PROMPT)
+        self.screen.show_notices()
+        return self.session.prompt(PROMPT, pre_run=self._watch_notices)
+
+    def _watch_notices(self) -> None:
+        get_app().create_background_task(self._notices_above_prompt())
+
+    async def _notices_above_prompt(self) -> None:
+        while True:  # cancelled when the prompt ends; what is still queued then is shown by `read`
+            await asyncio.sleep(NOTICE_POLL_SECONDS)
+            if not self.screen.pending.empty():
+                await run_in_terminal(self.screen.show_notices)
 
 
 @contextlib.contextmanager
-def open_terminal(stdin: TextIO, stdout: TextIO) -> Iterator[tuple[Lines, TextIO]]:
-    """The line source and the output. On a terminal, output goes through prompt_toolkit's
-    `patch_stdout` while we run, so what the worker thread prints appears above the prompt."""
+def open_terminal(stdin: TextIO, stdout: TextIO) -> Iterator[tuple[Lines, Screen]]:
+    """The line source and the screen. On a terminal, anything else written to stdout or stderr
+    while we run (log lines) goes through prompt_toolkit's `patch_stdout`, above the prompt too."""
     if stdin.isatty() and stdout.isatty():
+        screen = PromptScreen(stdout)
         with patch_stdout():
-            yield TerminalLines(), sys.stdout  # by now, the proxy
+            yield TerminalLines(screen), screen
         return
     # A script may hold any bytes: undecodable ones become U+FFFD instead of ending the session.
     for stream in (stdin, stdout):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
-    yield PipedLines(stdin), stdout
+    yield PipedLines(stdin), Screen(stdout)
 
 
-def show(stdout: TextIO, texts: Iterable[str]) -> None:
-    for text in texts:
-        print(text, file=stdout, flush=True)
-
-
-def chat(console: Console, lines: Lines, stdout: TextIO) -> None:
-    """Until the input ends (Ctrl-D), Ctrl-C or /quit; the caller then says `console.farewell()`."""
+def chat(console: Console, lines: Lines, screen: Screen) -> None:
+    """Until the input ends (Ctrl-D), Ctrl-C or /quit; the caller then shows `console.farewell()`."""
     with contextlib.suppress(EOFError, KeyboardInterrupt):
-        show(stdout, console.say("/start"))
+        for text in console.say("/start"):
+            screen.show(text)
         while (line := lines.read()).strip() not in QUIT:
-            if line.strip():
-                show(stdout, console.say(line))
+            for text in console.say(line) if line.strip() else ():
+                screen.show(text)
 
 
 class ConsoleNotifier:
@@ -218,8 +272,8 @@ class ConsoleNotifier:
 
     platform: Platform = "console"
 
-    def __init__(self, stream: TextIO, files: Files) -> None:
-        self.stream = stream
+    def __init__(self, screen: Screen, files: Files) -> None:
+        self.screen = screen
         self.files = files
         self.sent = 0
 
@@ -231,5 +285,5 @@ class ConsoleNotifier:
             except OSError as problem:  # the outbox keeps the message and tries again later
                 raise DeliveryError(f"cannot write to {self.files.folder}: {problem.strerror}") from problem
         self.sent += 1
-        print(f"\n[{to.chat}] {render(message, path)}", file=self.stream, flush=True)
+        self.screen.notice(f"\n[{to.chat}] {render(message, path)}")
         return SentRef(platform="console", chat=to.chat, message_id=str(self.sent))

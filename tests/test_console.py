@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +210,34 @@ def test_files_are_written_to_the_folder_and_their_paths_printed(tmp_path: Path)
     default = peerlink_process(database, "Fiona@Dublin City Council", "/peer export\n")
     [csv_file] = (tmp_path / "peerlink-files").iterdir()
     assert f"📎 {Path('peerlink-files') / csv_file.name}" in default.stdout
+
+
+def test_ctrl_c_in_a_piped_session_keeps_the_draft(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "LOG_LEVEL"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'peerlink.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.runtime.cli", "console"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write("/offer\nSocial clauses in tenders\n")
+        process.stdin.flush()
+        while "describe your offer" not in (line := process.stdout.readline()):
+            assert line, "the console ended before answering"
+        process.send_signal(signal.SIGINT)  # Ctrl-C, while it waits for the next line
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert out.rstrip().endswith("Bye! Your draft is kept: run peerlink console again to carry on where you left off.")
+    assert "Aborted" not in out + err
+    assert "Traceback" not in err

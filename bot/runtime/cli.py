@@ -114,7 +114,7 @@ def console(ctx: click.Context, identity: str, demo: bool, folder: Path | None) 
     import sys
 
     from bot.runtime.worker import embedded_worker
-    from handlers.console import FILES, Console, ConsoleNotifier, Files, chat, console_sender, open_terminal, show
+    from handlers.console import FILES, Console, ConsoleNotifier, Files, chat, console_sender, open_terminal
 
     deps = _deps(ctx)
     if demo:
@@ -124,12 +124,12 @@ def console(ctx: click.Context, identity: str, demo: bool, folder: Path | None) 
         with transaction(deps.sessions) as session:
             load_demo(session)
     files = Files(folder or FILES)
-    with open_terminal(sys.stdin, sys.stdout) as (lines, out):
+    with open_terminal(sys.stdin, sys.stdout) as (lines, screen):
         console = Console(deps, console_sender(identity), files)
         # A second Ctrl-C while the last messages go out only skips waiting for them.
-        with contextlib.suppress(KeyboardInterrupt), embedded_worker(deps, ConsoleNotifier(out, files)):
-            chat(console, lines, out)
-        show(out, [console.farewell()])
+        with contextlib.suppress(KeyboardInterrupt), embedded_worker(deps, ConsoleNotifier(screen, files)):
+            chat(console, lines, screen)
+        screen.show(console.farewell())
 
 
 @cli.command("import")

@@ -1,4 +1,4 @@
-"""Where the CLI's log lines go: stderr, at WARNING unless `-v` (or LOG_LEVEL, when it is set), so
+"""Where the CLI's log lines go: stderr, at WARNING unless `-v` (or LOG_LEVEL says otherwise), so
 what a command prints on stdout is only its output.
 
 The handler is added to the root logger for the life of one command and removed after it, with the
@@ -33,12 +33,10 @@ class StderrHandler(logging.Handler):
 
 
 def wanted_level(verbose: int, settings: Settings) -> tuple[int, str | None]:
-    """`-v` wins; else LOG_LEVEL when it is set; else WARNING. The name of a LOG_LEVEL that is no
-    level comes back too, to be warned about."""
+    """`-v` wins, else LOG_LEVEL (WARNING by default). The name of a LOG_LEVEL that is no level
+    comes back too, to be warned about."""
     if verbose:
         return VERBOSITY.get(verbose, logging.DEBUG), None
-    if "log_level" not in settings.model_fields_set:
-        return logging.WARNING, None
     level = logging.getLevelNamesMapping().get(settings.log_level.strip().upper())
     return (logging.WARNING, settings.log_level) if level is None else (level, None)
 

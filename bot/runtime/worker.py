@@ -18,7 +18,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TextIO
 
 from bot.deps import Deps
-from handlers.console import FILES, ConsoleNotifier, Files
+from handlers.console import FILES, ConsoleNotifier, Files, Screen
 from schedules.outbox import Dispatcher, OutboxPolicy
 from schedules.scheduler import DISPATCH_EVERY_SECONDS, OutboxJob, build_scheduler
 from schedules.scheduler import stop as stop_scheduler
@@ -31,7 +31,7 @@ EMBEDDED_STOP_SECONDS = 60  # the runs in progress and the last delivery; a daem
 
 def add_console_notifier(deps: Deps, stream: TextIO) -> None:
     """Messages planned for console users (`peerlink console`) are printed by the worker."""
-    deps.notifiers.setdefault("console", ConsoleNotifier(stream, Files(FILES)))
+    deps.notifiers.setdefault("console", ConsoleNotifier(Screen(stream), Files(FILES)))
 
 
 def platform_loops(deps: Deps, stop: asyncio.Event) -> tuple[list[Loop], list[Loop]]:
