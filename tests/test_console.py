@@ -241,3 +241,11 @@ def test_ctrl_c_in_a_piped_session_keeps_the_draft(tmp_path: Path) -> None:
     assert out.rstrip().endswith("Bye! Your draft is kept: run peerlink console again to carry on where you left off.")
     assert "Aborted" not in out + err
     assert "Traceback" not in err
+
+
+def test_a_round_posted_from_the_console_is_printed_in_it(tmp_path: Path) -> None:
+    database = tmp_path / "peerlink.db"
+    result = peerlink_process(database, "Fiona@Dublin City Council", "/peer channel here\n/peer match post\n", "--demo")
+    posted = result.stdout[result.stdout.index("\n[community] ") :]
+    assert "peer suggestions" in posted
+    assert "[/accept " in posted

@@ -3,11 +3,14 @@ printed above the line being typed, and Ctrl-C / Ctrl-D leaving cleanly with the
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pexpect
@@ -19,8 +22,33 @@ LEFT, UP = "\x1b[D", "\x1b[A"
 KEPT = "Bye! Your draft is kept: run peerlink console again to carry on where you left off."
 
 
+@dataclass
+class Terminal:
+    child: pexpect.spawn
+    screen: io.StringIO  # everything the terminal has shown so far
+
+    def answer(self, line: str, expected: str) -> None:
+        self.child.send(line + "\r")
+        self.child.expect(expected)
+        self.child.expect(">")  # the prompt is back
+
+    def shown(self, pattern: str) -> None:
+        """Wait until `pattern` has been shown, whether or not an earlier wait already read past it."""
+        if not re.search(pattern, self.screen.getvalue()):
+            self.child.expect(pattern)
+
+    def leave(self, key: str, expected: str) -> None:
+        self.child.send(key)
+        self.child.expect(expected)
+        self.child.expect(pexpect.EOF)
+        self.child.close()
+        assert self.child.exitstatus == 0, self.screen.getvalue()
+        assert "Aborted" not in self.screen.getvalue()
+        assert "Traceback" not in self.screen.getvalue()
+
+
 @pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[pexpect.spawn]:
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
     env = {key: value for key, value in os.environ.items() if key != "LOG_LEVEL"}
     # a pseudo-terminal answers no cursor-position request; prompt_toolkit would warn about it
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'peerlink.db'}", TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
@@ -33,36 +61,13 @@ def terminal(tmp_path: Path) -> Iterator[pexpect.spawn]:
         timeout=WAIT,
         dimensions=(50, 220),
     )
-    screen = (tmp_path / "screen.txt").open("w", encoding="utf-8")  # what the terminal showed, for a failure
+    screen = io.StringIO()
     child.logfile_read = screen
-    try:
-        child.expect("/peer help lists your commands")
-        child.expect(">")
-    except pexpect.TIMEOUT:  # DIAGNOSTIC
-        import signal
-        child.kill(signal.SIGABRT)
-        child.expect(pexpect.EOF, timeout=20)
-        screen.close()
-        raise
-    yield child
+    child.expect("/peer help lists your commands")
+    child.expect(">")
+    yield Terminal(child, screen)
     if child.isalive():
         child.terminate(force=True)
-    screen.close()
-
-
-def answer(child: pexpect.spawn, line: str, expected: str) -> None:
-    child.send(line + "\r")
-    child.expect(expected)
-    child.expect(">")  # the prompt is back
-
-
-def leave(child: pexpect.spawn, key: str, expected: str) -> str:
-    child.send(key)
-    child.expect(expected)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0, child.before
-    return str(child.before)
 
 
 def posts(tmp_path: Path) -> list[tuple[str, str]]:
@@ -87,36 +92,31 @@ def carry_on(tmp_path: Path, script: str) -> str:
     return result.stdout
 
 
-def test_line_editing_history_and_notifications_above_the_prompt(terminal: pexpect.spawn, tmp_path: Path) -> None:
-    answer(terminal, "/peer channel here", "now receives the digests")
-    answer(terminal, "/peer digest now", "goes out to 1 channel")
-    answer(terminal, "/offer", "short title")
-    terminal.send("Awards" + LEFT * 6 + "Social ")  # typed at the end, then moved to the front
-    terminal.expect(r"\[community\] No new peer suggestions this week\.")  # printed while the line waits
-    terminal.send("\r")
-    terminal.expect("describe your offer")
-    terminal.expect(">")
-    terminal.send(UP + " since 2015: we connect the city with its social enterprises.\r")  # the last line, recalled
-    terminal.expect("Which topics fit")
-    terminal.expect(">")
-    answer(terminal, "done", "save")
-    answer(terminal, "save", "Saved your offer")
-    leave(terminal, "\x04", "Bye! Run peerlink console to come back.")  # Ctrl-D
+def test_line_editing_history_and_notifications_above_the_prompt(terminal: Terminal, tmp_path: Path) -> None:
+    terminal.answer("/peer channel here", "now receives the digests")
+    terminal.answer("/peer digest now", "goes out to 1 channel")  # printed by the worker, when it comes
+    terminal.answer("/offer", "short title")
+    terminal.child.send("Awards" + LEFT * 6 + "Social ")  # typed at the end, then moved to the front
+    terminal.shown(r"\[community\] No new peer suggestions this week\.")  # the line being typed waits meanwhile
+    terminal.answer("", "describe your offer")
+    terminal.answer(UP + " since 2015: we connect the city with its social enterprises.", "Which topics fit")
+    terminal.answer("done", "save")
+    terminal.answer("save", "Saved your offer")
+    terminal.leave("\x04", "Bye! Run peerlink console to come back.")  # Ctrl-D
     assert posts(tmp_path) == [
         ("Social Awards", "Social Awards since 2015: we connect the city with its social enterprises.")
-    ]
+    ]  # the line recalled with the up arrow, and no escape codes in either
 
 
 @pytest.mark.parametrize("key", ["\x03", "\x04"], ids=["ctrl-c", "ctrl-d"])
-def test_leaving_keeps_the_draft(terminal: pexpect.spawn, tmp_path: Path, key: str) -> None:
-    answer(terminal, "/need", "short title")
-    answer(terminal, "Collaborative management of hubs", "describe your need")
-    rest = leave(terminal, key, KEPT)
-    assert "Aborted" not in rest
+def test_leaving_keeps_the_draft(terminal: Terminal, tmp_path: Path, key: str) -> None:
+    terminal.answer("/need", "short title")
+    terminal.answer("Collaborative management of hubs", "describe your need")
+    terminal.leave(key, KEPT)
     out = carry_on(tmp_path, "We co-design hubs with residents and want to manage them together.\n")
     assert "Which topics fit" in out
 
 
-def test_ctrl_c_without_a_conversation(terminal: pexpect.spawn) -> None:
-    answer(terminal, "/mine", "no offers or needs yet")
-    leave(terminal, "\x03", "Bye! Run peerlink console to come back.")
+def test_ctrl_c_without_a_conversation(terminal: Terminal) -> None:
+    terminal.answer("/mine", "no offers or needs yet")
+    terminal.leave("\x03", "Bye! Run peerlink console to come back.")
