@@ -117,19 +117,25 @@ def console(ctx: click.Context, identity: str, demo: bool, folder: Path | None) 
     from handlers.console import FILES, Console, ConsoleNotifier, Files, chat, console_sender, open_terminal
 
     deps = _deps(ctx)
-    if demo:
-        from bot.demo import load_demo
-        from storage.db import transaction
-
-        with transaction(deps.sessions) as session:
-            load_demo(session)
     files = Files(folder or FILES)
     with open_terminal(sys.stdin, sys.stdout) as (lines, screen):
         console = Console(deps, console_sender(identity), files)
-        # A second Ctrl-C while the last messages go out only skips waiting for them.
-        with contextlib.suppress(KeyboardInterrupt), embedded_worker(deps, ConsoleNotifier(screen, files)):
-            chat(console, lines, screen)
+        # Ctrl-C at any point from here leaves the same way; while the last messages go out, it
+        # only skips waiting for them.
+        with contextlib.suppress(KeyboardInterrupt):
+            if demo:
+                _load_demo(deps)
+            with embedded_worker(deps, ConsoleNotifier(screen, files)):
+                chat(console, lines, screen)
         screen.show(console.farewell())
+
+
+def _load_demo(deps: Deps) -> int:
+    from bot.demo import load_demo
+    from storage.db import transaction
+
+    with transaction(deps.sessions) as session:
+        return load_demo(session)
 
 
 @cli.command("import")
@@ -180,12 +186,8 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Load the demo partnership: nine partner cities and SSE actors (safe to repeat)."""
-    from bot.demo import load_demo
-    from storage.db import transaction
-
     deps = _deps(ctx)
-    with transaction(deps.sessions) as session:
-        count = load_demo(session)
+    count = _load_demo(deps)
     click.echo(translator(deps.settings.default_language).t("transfer.demo_loaded", count=count))
 
 
