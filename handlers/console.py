@@ -1,12 +1,14 @@
 """The console adapter: a terminal conversation, built exactly like the platform adapters.
 
-On a TTY it is a REPL; with piped stdin it reads line by line, so sessions can be scripted.
+On a TTY it is a REPL; with piped stdin it reads line by line, so sessions can be scripted. A
+terminal cannot show a file: attachments (a map, an export) are written to a folder, their path printed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from typing import TextIO
 
 from bot.deps import Deps
@@ -15,6 +17,7 @@ from handlers.application.conversation import Conversations
 
 WORKSPACE = "local"
 QUIT = {"/quit", "/exit"}
+FILES = Path("peerlink-files")  # where attachments are written
 
 
 def parse_identity(value: str) -> tuple[str, str | None]:
@@ -39,8 +42,8 @@ def console_sender(value: str) -> Sender:
     )
 
 
-def render(reply: Reply) -> str:
-    """Plain text; each button as the words that press it."""
+def render(reply: Reply, file: Path | None = None) -> str:
+    """Plain text; each button as the words that press it; a written file as its path."""
     lines = [reply.text]
     choices = [
         f"[{b.value}]" if b.label == b.value else f"[{b.value}] {b.label}"
@@ -49,20 +52,31 @@ def render(reply: Reply) -> str:
     ]
     if choices:
         lines.append("  " + "   ".join(choices))
-    if reply.attachment is not None:
+    if file is not None:
+        lines.append(f"  📎 {file}")
+    elif reply.attachment is not None:
         lines.append(f"  📎 {reply.attachment.filename} ({len(reply.attachment.content)} bytes)")
     return "\n".join(lines)
 
 
 class Console:
-    def __init__(self, deps: Deps, sender: Sender) -> None:
+    def __init__(self, deps: Deps, sender: Sender, files: Path = FILES) -> None:
         self.conversations = Conversations(deps)
         self.sender = sender
+        self.files = files
         self.address = Address(platform="console", workspace=WORKSPACE, chat=sender.user_id)
 
     def say(self, text: str) -> list[str]:
         incoming = Incoming(sender=self.sender, chat=self.address, text=text, is_private=True)
-        return [render(reply) for reply in self.conversations.handle(incoming)]
+        return [render(reply, self._save(reply)) for reply in self.conversations.handle(incoming)]
+
+    def _save(self, reply: Reply) -> Path | None:
+        if reply.attachment is None:
+            return None
+        self.files.mkdir(parents=True, exist_ok=True)
+        path = self.files / (Path(reply.attachment.filename).name or "attachment")
+        path.write_bytes(reply.attachment.content)
+        return path
 
 
 def run(console: Console, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None:

@@ -273,6 +273,9 @@ class StandIn:
                     "file_name": params.get("_filename", "file"),
                 },
             )
+        if method == "sendPhoto":
+            size = {"file_id": "p1", "file_unique_id": "pu1", "width": 1320, "height": 1200}
+            return self._message(params, photo=[size])
         if method == "getChatMember":
             status = self.state.statuses.get((str(params["chat_id"]), str(params["user_id"])), "member")
             member: dict[str, Any] = {"status": status, "user": _user(int(params["user_id"]))}

@@ -254,6 +254,36 @@ def groups_command(ctx: click.Context, size: str, fmt: str, language: str | None
     click.echo(groups_json(proposal, language) if fmt == "json" else groups_text(proposal, language))
 
 
+@cli.command("map")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")
+@click.option("--by", type=click.Choice(["city", "group"]), default="city", show_default=True, help="Group by.")
+@click.option("--language", default=None, help="Language of the labels (default: the community's).")
+@click.pass_context
+def map_command(ctx: click.Context, out: Path, by: str, language: str | None) -> None:
+    """Draw the synergy map: offers meet needs, by city or working group."""
+    from bot.picture.synergy_map import draw_map
+    from storage.models import Community
+
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    tr = translator(language)
+    with deps.sessions() as session:
+        community = session.get_one(Community, community_id)
+        png = draw_map(
+            session,
+            deps.matcher,
+            community_id,
+            community=community.name,
+            tr=tr,
+            by="group" if by == "group" else "city",
+        )
+    if png is None:
+        click.echo(tr.t("picture.map_empty"), err=True)
+        ctx.exit(1)
+    out.write_bytes(png)
+    click.echo(tr.t("picture.cli_written", path=out))
+
+
 def main() -> None:
     cli(obj={})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from handlers.application.commands import general, invites, matches, partnerships, peer, peer_matching
+from handlers.application.commands import general, invites, matches, partnerships, peer, peer_matching, picture
 from handlers.application.commands import schedule as sched
 from handlers.application.commands import schedule_peer as sched_peer
 from handlers.application.turn import CommandHandler
@@ -43,6 +43,7 @@ PEER_COMMANDS: dict[str, CommandHandler] = {
     "match": peer_matching.peer_match,
     "groups": peer_matching.peer_groups,
     "link": partnerships.peer_link,
+    "map": picture.peer_map,
 }
 
 # Invite links land on /start, which also re-queues waiting messages; "continue in private" links
