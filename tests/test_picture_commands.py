@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlmodel import col, select
 
 from bot.demo import load_demo
 from bot.deps import Deps
@@ -22,6 +23,7 @@ from bot.runtime.cli import cli
 from handlers.application.conversation import Conversations
 from handlers.telegram.send import is_photo
 from storage.db import transaction
+from storage.models import Match, MatchStatus
 from tests.conftest import FakeClock
 from tests.telegram_standin import StandIn, polling_bot, say, until
 
@@ -142,3 +144,40 @@ def test_peerlink_map_writes_a_png(sqlite_url: str, tmp_path: Path, monkeypatch:
     assert result.exit_code == 0, result.output
     assert result.stdout == translator("pt").t("picture.cli_written", path=out) + "\n"
     assert _is_png(out.read_bytes())
+
+
+# --- /peer stats: the numbers and the funnel chart -----------------------------------------------------
+
+
+def _round_with_progress(deps: Deps) -> None:
+    with transaction(deps.sessions) as session:
+        deps.matcher.record_round(session, deps.matcher.run_round(session, 1))
+        matches = session.exec(select(Match).order_by(col(Match.id))).all()
+        moved = (MatchStatus.met, MatchStatus.not_useful, MatchStatus.accepted)
+        for match, status in zip(matches, moved, strict=False):
+            match.status = status
+            match.introduced_at = None if status == MatchStatus.accepted else deps.clock.now()
+            session.add(match)
+
+
+def test_peer_stats_adds_the_funnel_chart_to_the_numbers(deps: Deps) -> None:
+    assert [r.attachment for r in _ask(deps, "/peer stats")] == [None]  # no round: no chart either
+    _demo(deps)
+    _round_with_progress(deps)
+    [reply] = _ask(deps, "/peer stats")
+    assert reply.text.startswith(EN.t("schedules.stats_header"))
+    assert "→ 3 → 2 → 2 → 1" in reply.text
+    assert reply.attachment is not None
+    assert reply.attachment.filename == "peerlink-funnel-20260302-0900.png"
+    width, height = png_size(reply.attachment.content)
+    assert (width, height) == (1100, 616)
+
+
+async def test_telegram_sends_the_stats_with_the_funnel_photo(telegram: Deps, standin: StandIn) -> None:
+    _demo(telegram)
+    _round_with_progress(telegram)
+    standin.set_status(GROUP, 43, "administrator")
+    [text] = await say(standin, "/peer stats", user=43, chat=GROUP)
+    assert "→ 3 → 2 → 2 → 1" in text
+    await until(lambda: bool(standin.calls("sendPhoto")), what="sendPhoto", standin=standin)
+    assert png_size(standin.calls("sendPhoto")[0].params["_photo_bytes"]) == (1100, 616)

@@ -35,3 +35,14 @@ def test_slack_uploads_the_map_to_the_facilitators_private_chat(slack: SlackHarn
     assert asked["alt_txt"] == EN.t("picture.map_ready", community="Peerlink")
     content = slack.standin.wait_for_prefix("upload:")[0].params["content"]
     assert _is_png(content)
+
+
+def test_slack_uploads_the_stats_with_the_funnel_chart(slack: SlackHarness) -> None:
+    with transaction(slack.deps.sessions) as session:
+        load_demo(session)
+        slack.deps.matcher.record_round(session, slack.deps.matcher.run_round(session, 1))
+    slack.standin.add_user("U9", admin=True)
+    slack.command("/peer", "stats", user="U9")
+    done = slack.standin.wait_for("files.completeUploadExternal")[0]
+    assert done.params["initial_comment"].startswith(EN.t("schedules.stats_header"))
+    assert png_size(slack.standin.wait_for_prefix("upload:")[0].params["content"]) == (1100, 616)
