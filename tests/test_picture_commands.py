@@ -181,3 +181,15 @@ async def test_telegram_sends_the_stats_with_the_funnel_photo(telegram: Deps, st
     assert "→ 3 → 2 → 2 → 1" in text
     await until(lambda: bool(standin.calls("sendPhoto")), what="sendPhoto", standin=standin)
     assert png_size(standin.calls("sendPhoto")[0].params["_photo_bytes"]) == (1100, 616)
+
+
+async def test_telegram_sends_the_report_as_a_document(telegram: Deps, standin: StandIn) -> None:
+    _demo(telegram)
+    standin.set_status(GROUP, 43, "administrator")
+    [text] = await say(standin, "/peer report", user=43, chat=GROUP)
+    assert text == EN.t("picture.report_ready", community="Peerlink")
+    await until(lambda: bool(standin.calls("sendDocument")), what="sendDocument", standin=standin)
+    document = standin.calls("sendDocument")[0].params
+    assert document["_filename"].endswith(".html")
+    assert document["_document_bytes"].startswith(b"<!DOCTYPE html>")
+    assert not standin.calls("sendPhoto")

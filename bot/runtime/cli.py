@@ -284,6 +284,38 @@ def map_command(ctx: click.Context, out: Path, by: str, language: str | None) ->
     click.echo(tr.t("picture.cli_written", path=out))
 
 
+@cli.command("report")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to."
+)
+@click.option("--language", default=None, help="Language of the report (default: the community's).")
+@click.pass_context
+def report_command(ctx: click.Context, out: Path, language: str | None) -> None:
+    """Write the partnership report: one self-contained HTML page (map, topics by city, groups, funnel)."""
+    from bot.members import zone
+    from bot.picture.report import build_report
+    from storage.models import Community
+
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    now = deps.clock.now()
+    with deps.sessions() as session:
+        community = session.get_one(Community, community_id)
+        page = build_report(
+            session,
+            deps.matcher,
+            community_id,
+            community=community.name,
+            tr=translator(language),
+            zone=zone(community.timezone),
+            now=now,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"peerlink-report-{now.strftime('%Y%m%d-%H%M')}.html"
+    path.write_text(page, encoding="utf-8")
+    click.echo(translator(language).t("picture.cli_written", path=path))
+
+
 def main() -> None:
     cli(obj={})
 

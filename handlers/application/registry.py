@@ -44,6 +44,7 @@ PEER_COMMANDS: dict[str, CommandHandler] = {
     "groups": peer_matching.peer_groups,
     "link": partnerships.peer_link,
     "map": picture.peer_map,
+    "report": picture.peer_report,
 }
 
 # Invite links land on /start, which also re-queues waiting messages; "continue in private" links

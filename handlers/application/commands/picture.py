@@ -1,15 +1,17 @@
-"""Facilitators' pictures of the partnership: `/peer map [groups]`, the synergy map as an image.
-(The dispatcher has already checked the facilitator role.)"""
+"""Facilitators' pictures of the partnership: `/peer map [groups]`, the synergy map as an image, and
+`/peer report`, the whole picture as one HTML page. (The dispatcher has already checked the role.)"""
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.picture.layout import GroupBy
+from bot.picture.report import build_report
 from bot.picture.synergy_map import draw_map
 from bot.ports import Attachment, Reply
 from handlers.application.turn import Turn
 
 PNG = "image/png"
+HTML = "text/html"
 _READY = {"city": N_("picture.map_ready"), "group": N_("picture.map_ready_groups")}
 
 
@@ -24,6 +26,23 @@ def peer_map(turn: Turn, args: str) -> list[Reply]:
         return [turn.say("picture.map_empty")]
     attachment = Attachment(filename=f"peerlink-map-{_stamp(turn)}.png", content=png, mime_type=PNG)
     return [Reply(text=turn.tr.t(_READY[by], community=community.name), attachment=attachment)]
+
+
+def peer_report(turn: Turn, _args: str) -> list[Reply]:
+    """In the community's language (it is the partnership's document), times in the reader's zone."""
+    community = turn.who.community
+    tr = translator(community.language)
+    page = build_report(
+        turn.session,
+        turn.deps.matcher,
+        turn.who.community_id,
+        community=community.name,
+        tr=tr,
+        zone=turn.who.timezone,
+        now=turn.deps.clock.now(),
+    )
+    attachment = Attachment(filename=f"peerlink-report-{_stamp(turn)}.html", content=page.encode(), mime_type=HTML)
+    return [Reply(text=turn.tr.t("picture.report_ready", community=community.name), attachment=attachment)]
 
 
 def _stamp(turn: Turn) -> str:
