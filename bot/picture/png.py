@@ -25,11 +25,13 @@ def new_figure(width: float, height: float) -> Figure:
 
 def png_bytes(figure: Figure) -> bytes:
     raw = io.BytesIO()
-    figure.savefig(raw, format="png", dpi=DPI, facecolor="white")
-    with Image.open(raw) as image:
-        small = _quantised(image.convert("RGB"))
+    # Agg's pixels as they are: no PNG written and read back before the palette pass
+    figure.savefig(raw, format="rgba", dpi=DPI, facecolor="white")
+    size = figure.canvas.get_width_height()
+    image = Image.frombuffer("RGBA", size, raw.getvalue(), "raw", "RGBA", 0, 1)
+    small = _quantised(image.convert("RGB"))
     out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
+    small.save(out, format="PNG", compress_level=6)  # level 9 saves 5 % for eight times the time
     return out.getvalue()
 
 
