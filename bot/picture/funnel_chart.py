@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 from bot.i18n import N_, Translator
 from bot.outcomes import Funnel
 from bot.picture import style
-from bot.picture.png import new_figure, png_bytes
+from bot.picture.png import new_figure, one_at_a_time, png_bytes
 
 STAGE_KEYS = (
     N_("picture.stage_suggested"),
@@ -30,6 +30,7 @@ def _values(figures: Funnel) -> tuple[int, int, int, int, int]:
     return figures.suggested, figures.accepted, figures.introduced, figures.met, figures.useful
 
 
+@one_at_a_time
 def draw_funnel(rounds: Sequence[Funnel], tr: Translator, *, zone: ZoneInfo) -> bytes:
     """`rounds` in any order; drawn oldest first."""
     ordered = sorted(rounds, key=lambda figures: (figures.created_at, figures.round_id))

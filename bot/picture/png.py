@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -15,6 +19,21 @@ from bot.picture.style import DPI, KEY_COLOURS
 PALETTE_COLOURS = 128  # octree keeps the legend's small colour patches; the file shrinks about fourfold
 NEAR = 12  # channel difference under which an adaptive colour is a style colour
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Matplotlib is not thread-safe (its font objects are shared, its docs ask callers for a lock), and
+# chat requests are answered in worker threads: one picture is drawn at a time in a process.
+_DRAWING = threading.Lock()
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_at_a_time(draw: Callable[P, R]) -> Callable[P, R]:
+    @wraps(draw)
+    def serialised(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _DRAWING:
+            return draw(*args, **kwargs)
+
+    return serialised
 
 
 def new_figure(width: float, height: float) -> Figure:

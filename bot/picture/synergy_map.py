@@ -23,7 +23,7 @@ from bot.matching import Matcher
 from bot.picture import style
 from bot.picture.data import STAGES, Synergies, gather
 from bot.picture.layout import BAND_WORDS, Band, GroupBy, Layout, Row, plan
-from bot.picture.png import new_figure, png_bytes
+from bot.picture.png import new_figure, one_at_a_time, png_bytes
 from bot.text import shorten
 
 WIDTH = 12.0  # inches: 1,320 px at 110 dpi, Telegram keeps it nearly whole (1,280)
@@ -63,6 +63,7 @@ def draw_map(
     return render(synergies, tr, by=by)
 
 
+@one_at_a_time
 def render(synergies: Synergies, tr: Translator, *, by: GroupBy = "city") -> bytes:
     layout = plan(synergies, tr, by=by)
     units = max(_units(layout.offers, layout.aggregated), _units(layout.needs, layout.aggregated), 4.0)
