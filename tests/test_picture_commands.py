@@ -14,12 +14,14 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import col, select
 
+from bot.config import Settings
 from bot.demo import load_demo
 from bot.deps import Deps
 from bot.i18n import translator
 from bot.picture.png import PNG_SIGNATURE, png_size
 from bot.ports import Address, Attachment, Incoming, Reply, Sender
 from bot.runtime.cli import cli
+from bot.runtime.compose import build_deps
 from handlers.application.conversation import Conversations
 from handlers.telegram.send import is_photo
 from storage.db import transaction
@@ -134,7 +136,7 @@ def test_the_console_writes_the_map_to_a_folder_and_prints_its_path(tmp_path: Pa
 def test_peerlink_map_writes_a_png(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     runner = CliRunner()
-    out = tmp_path / "map.png"
+    out = tmp_path / "new folder" / "map.png"
     empty = runner.invoke(cli, ["map", "--out", str(out)], obj={})
     assert empty.exit_code == 1
     assert EN.t("picture.map_empty") in empty.stderr
@@ -193,3 +195,18 @@ async def test_telegram_sends_the_report_as_a_document(telegram: Deps, standin: 
     assert document["_filename"].endswith(".html")
     assert document["_document_bytes"].startswith(b"<!DOCTYPE html>")
     assert not standin.calls("sendPhoto")
+
+
+def test_the_chat_and_the_command_line_draw_the_same_map(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["demo"], obj={}).exit_code == 0
+    out = tmp_path / "map.png"
+    assert runner.invoke(cli, ["map", "--out", str(out)], obj={}).exit_code == 0
+    deps = build_deps(Settings(_env_file=None, database_url=sqlite_url), clock=FakeClock(), migrate=False)  # type: ignore[call-arg]
+    [reply] = _ask(deps, "/peer map")
+    deps.engine.dispose()
+    assert reply.attachment is not None
+    assert reply.attachment.content == out.read_bytes()

@@ -280,6 +280,7 @@ def map_command(ctx: click.Context, out: Path, by: str, language: str | None) ->
     if png is None:
         click.echo(tr.t("picture.map_empty"), err=True)
         ctx.exit(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(png)
     click.echo(tr.t("picture.cli_written", path=out))
 
