@@ -30,7 +30,7 @@ from bot.picture.synergy_map import render
 from bot.topics import label
 from storage.models import Organisation, WorkingGroup, WorkingGroupMember
 
-MATRIX_CITIES = 12  # columns; the rest are summed in "other cities"
+MATRIX_CITIES = 10  # columns; the rest are summed in "other cities" (the table then fits an A4 page)
 REPORT_ROUNDS = 12
 SECTIONS = (
     ("map", N_("picture.section_map")),
@@ -69,6 +69,7 @@ td.n { text-align: center; white-space: nowrap; }
   section#map { break-before: auto; }
   .scroll { overflow: visible; }
   table { font-size: 8pt; }
+  th, td { padding: 2px 3px; }
   tr, .group, figure { break-inside: avoid; }
 }
 """
