@@ -31,7 +31,7 @@ TOPIC_CHARS = 30
 # A long topic label is cut before its first "and": "Capacity building and training" -> "Capacity building".
 MIN_HEAD = 9  # "Spaces" alone says too little: then the label is shortened instead
 CONJUNCTIONS = (" and ", " y ", " e ", " et ", " ed ", " en ", " i ")
-NAME_CHARS = 34
+NAME_CHARS = 60  # longer names are drawn smaller (synergy_map.name_size), then cut
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ GAP = 0.35
 INCH_PER_UNIT = 0.47
 TOP, BOTTOM = 1.25, 1.05  # inches for the title and the legends
 BAND_CHARS = 46
+FITS = 46  # characters of a name at full size (about 430 px at 11 pt)
+MIN_NAME = 8.0
 MAX_STRETCH = 1.5  # the shorter side spreads out this much at most, then is centred
 
 LEFT_NODE, RIGHT_NODE = 0.36, 0.64
@@ -149,11 +151,16 @@ def _draw_rows(axes: Axes, layout: Layout, placed: Placed, side: str) -> None:
             _marker(axes, node, y, row, linked=row.key in linked, heaviest=heaviest, aggregated=layout.aggregated)
             colour = style.INK if row.key in linked else style.MUTED
             axes.text(
-                text, y - 0.12, row.title, ha=align, va="bottom", fontsize=style.FONT_NAME, color=colour, zorder=3
+                text, y - 0.12, row.title, ha=align, va="bottom", fontsize=name_size(row.title), color=colour, zorder=3
             )
             axes.text(
                 text, y + 0.1, row.topics, ha=align, va="top", fontsize=style.FONT_TOPICS, color=style.MUTED, zorder=3
             )
+
+
+def name_size(title: str) -> float:
+    """Full size up to `FITS` characters (what a side holds beside its node), smaller beyond."""
+    return max(style.FONT_NAME * min(1.0, FITS / max(len(title), 1)), MIN_NAME)
 
 
 def _marker(axes: Axes, x: float, y: float, row: Row, *, linked: bool, heaviest: int, aggregated: bool) -> None:
