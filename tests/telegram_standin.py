@@ -92,7 +92,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class StandIn:
-    def __init__(self) -> None:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
         self.state = State()
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -297,7 +298,7 @@ class StandIn:
 
             def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
-                if not self.path.startswith(f"/bot{TOKEN}/"):
+                if not self.path.startswith(f"/bot{standin.token}/"):
                     return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 params = _params(
                     self.headers.get("Content-Type", ""),

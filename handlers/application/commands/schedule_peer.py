@@ -6,13 +6,15 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from bot import digests, meetings
+from bot.errors import UserError
+from bot.i18n import N_
 from bot.meeting_notices import reminder_offsets
-from bot.meeting_time import ScheduleError, When, duration_text, parse_when, show
+from bot.meeting_time import When, duration_text, parse_when, show
+from bot.numbers import number
 from bot.outcomes import funnel, recent_rounds
 from bot.picture.funnel_chart import draw_funnel
 from bot.ports import Attachment, Reply
 from bot.readers import channel_for, community_channels
-from handlers.application.commands.schedule import number, problem
 from handlers.application.turn import Turn
 from storage.models import Channel, RsvpAnswer
 
@@ -22,10 +24,7 @@ def peer_meeting(turn: Turn, args: str) -> list[Reply]:
     handler = {"new": _new, "list": _list, "cancel": _cancel, "move": _move}.get(sub.lower())
     if handler is None:
         return [turn.say("schedules.meeting_usage")]
-    try:
-        return handler(turn, rest.strip())
-    except ScheduleError as error:
-        return problem(turn, error)
+    return handler(turn, rest.strip())
 
 
 def _when(turn: Turn, text: str) -> When:
@@ -62,7 +61,7 @@ def _new(turn: Turn, text: str) -> list[Reply]:
             id=meeting.id,
             title=meeting.title,
             when=show(meeting.start_at, turn.who.timezone, turn.tr.language),
-            channels=len(channels),
+            count=len(channels),
             offsets=", ".join(duration_text(delta) for delta in offsets),
         )
     ]
@@ -91,10 +90,7 @@ def _list(turn: Turn, _text: str) -> list[Reply]:
 
 def _target(turn: Turn, text: str) -> tuple[int, str]:
     meeting_id, _, rest = text.partition(" ")
-    found = number(meeting_id)
-    if found is None:
-        raise ScheduleError("schedules.meeting_usage")
-    return found, rest.strip()
+    return number(meeting_id, usage=N_("schedules.meeting_usage")), rest.strip()
 
 
 def _cancel(turn: Turn, text: str) -> list[Reply]:
@@ -109,7 +105,7 @@ def _move(turn: Turn, text: str) -> list[Reply]:
     meeting_id, rest = _target(turn, text)
     when = _when(turn, rest)
     if when.rest:
-        raise ScheduleError("schedules.meeting_usage")
+        raise UserError(N_("schedules.meeting_usage"))
     meeting = meetings.find(turn.session, community_id=turn.who.community_id, meeting_id=meeting_id)
     meetings.move(turn.session, meeting, when=when, settings=turn.deps.settings, now=turn.deps.clock.now())
     shown = show(meeting.start_at, turn.who.timezone, turn.tr.language)
@@ -152,13 +148,10 @@ def peer_digest(turn: Turn, args: str) -> list[Reply]:
 
 def post_round_now(turn: Turn) -> list[Reply]:
     """A fresh round to every community channel now (`/peer digest now`, `/peer match post`)."""
-    try:
-        planned = digests.plan_digest_now(
-            turn.session,
-            turn.who.community,
-            now=turn.deps.clock.now(),
-            run_round=digests.round_runner(turn.deps),
-        )
-    except ScheduleError as error:
-        return problem(turn, error)
+    planned = digests.plan_digest_now(
+        turn.session,
+        turn.who.community,
+        now=turn.deps.clock.now(),
+        run_round=digests.round_runner(turn.deps),
+    )
     return [turn.say("schedules.digest_planned", count=planned)]
