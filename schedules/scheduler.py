@@ -29,12 +29,13 @@ from schedules.outbox import Dispatcher, TickReport
 log = logging.getLogger(__name__)
 
 DISPATCH_EVERY_SECONDS = 2
-# job id -> (function, seconds between runs)
+# job id -> (function, seconds between runs); all plan outbox rows except apply_retention, which deletes
 PLANNERS = {
     "plan_reminders": (jobs.plan_reminders, 60),
     "plan_digests": (jobs.plan_digests, 300),
     "plan_followups": (jobs.plan_followups, 1800),
     "plan_nudges": (jobs.plan_nudges, 6 * 3600),
+    "apply_retention": (jobs.apply_retention, 3600),
 }
 JOB_IDS = ("dispatch_outbox", *PLANNERS)
 JOB_OPTIONS: dict[str, Any] = {"replace_existing": True, "coalesce": True, "max_instances": 1}
