@@ -141,7 +141,8 @@ def test_default_language_is_the_default_community_language(database_url: str, c
         assert conversations.handle(_incoming("ana", "/help"))[0].text.startswith("Esto es lo que puedo hacer")
         # a platform locale is the person's own language, and wins over the community's
         brazilian = conversations.handle(_incoming("bia", "/help", locale="pt-BR"))[0].text
-        assert brazilian == translator("pt").t("core.help") + "\n\n" + translator("pt").t("core.help_facilitator")
+        assert brazilian.startswith(translator("pt").t("core.help"))
+        assert translator("pt").t("core.help_facilitator") in brazilian
     finally:
         deps.engine.dispose()
     # the settings stay the default community's: changing them changes it at the next start

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from bot.i18n import translator
 from bot.ports import Attachment, Button, Reply
 from handlers.console import Files, console_sender, parse_identity, render
 from storage.db import make_engine, session_factory
@@ -189,7 +190,7 @@ def test_the_console_is_the_community_channel(tmp_path: Path) -> None:
         "/offer\nHalf-finished\n/peer channel here\n/peer digest now\n",
     )
     assert "Done: this channel now receives the digests and reminders" in out
-    assert "The digest goes out to 1 channel(s)" in out
+    assert translator("en").n("schedules.digest_planned", 1) in out
     assert "\n[community] No new peer suggestions this week." in out
     # typed in the channel, the /peer commands left the offer under way in the private chat alone
     assert out.rstrip().endswith("Bye! Your draft is kept: run peerlink console again to carry on where you left off.")

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.deps import Deps
+from bot.i18n import translator
 from bot.ports import Address, Attachment, DeliveryError, Reply
 from bot.topics import TOPICS
 from handlers.console import Console, ConsoleNotifier, Files, Screen, console_sender
@@ -63,7 +64,7 @@ def test_a_file_that_cannot_be_written_is_said_politely(deps: Deps, tmp_path: Pa
     blocked.write_text("a file where the folder should be", encoding="utf-8")
     fiona = Console(deps, console_sender("Fiona@Dublin City Council"), Files(blocked))
     [reply] = fiona.say("/peer export")
-    assert reply.startswith("Here are all 0 offers and needs as a CSV file.")
+    assert reply.startswith(translator("en").n("core.export_ready", 0))
     assert "I could not write peerlink-posts-" in reply
     assert f"in {blocked}: " in reply
 
