@@ -19,12 +19,14 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import N_, translator
 from bot.matching import Matcher, ScoredPair
+from bot.numbers import parse_number
 from bot.topics import label
 from storage.models import Organisation, Post, PostStatus, WorkingGroup, WorkingGroupMember
 
 SEED = 7  # Louvain is randomised; a fixed seed gives the same proposal for the same data
 PAIRS_PER_NEED = 8
 SHOWN_PAIRS = 2
+GROUP_SIZE_MAX = 50  # a working group is a table of people, not an assembly
 
 
 class LeftOutReason(StrEnum):
@@ -132,13 +134,12 @@ class _Graph:
 def parse_size(text: str) -> tuple[int, int]:
     """`"3-6"` -> (3, 6); `"4"` -> (4, 4). ValueError when it makes no sense."""
     low, dash, high = text.strip().partition("-")
-    try:
-        sizes = (int(low), int(high if dash else low))
-    except ValueError:
-        raise ValueError(f"expected a size range such as 3-6, got {text!r}") from None
+    sizes = (parse_number(low, maximum=GROUP_SIZE_MAX), parse_number(high if dash else low, maximum=GROUP_SIZE_MAX))
+    if sizes[0] is None or sizes[1] is None:
+        raise ValueError(f"expected a size range such as 3-6, up to {GROUP_SIZE_MAX}, got {text!r}")
     if not 2 <= sizes[0] <= sizes[1]:
         raise ValueError(f"sizes must be at least 2 and the smaller first, got {text!r}")
-    return sizes
+    return sizes[0], sizes[1]
 
 
 def propose_groups(

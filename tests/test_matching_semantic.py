@@ -123,7 +123,7 @@ def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps:
         # The index encodes what has no vector yet, so matching is right before the backfill too.
         assert [s.offer.ref for s in deps.matcher.suggest(session, world.posts["n-gdl"])] == ["o-dub"]
     env = {"DATABASE_URL": deps.settings.database_url}
-    result = CliRunner().invoke(cli, ["--log-level", "WARNING", "reindex"], obj={}, env=env)
+    result = CliRunner().invoke(cli, ["reindex"], obj={}, env=env)
     assert result.exit_code == 0, result.output
     assert result.stdout == "Posts given a sentence vector: 2.\n"
     with deps.sessions() as session:
@@ -135,7 +135,7 @@ def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps:
                 assert post.id is not None
                 row = index.vectors(np.asarray([index.row_of[post.id]]))[0]
                 assert row @ _stored(post) > 0.999
-    again = CliRunner().invoke(cli, ["--log-level", "WARNING", "reindex"], obj={}, env=env)
+    again = CliRunner().invoke(cli, ["reindex"], obj={}, env=env)
     assert again.stdout == "Posts given a sentence vector: 0.\n"
 
 

@@ -29,7 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 async def test_fixed_jobs_with_explicit_ids(deps: Deps) -> None:
     scheduler = build_scheduler(deps, OutboxJob(Dispatcher(deps)))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"dispatch_outbox", "plan_reminders", "plan_digests", "plan_followups", "plan_nudges"}
+    assert set(jobs) == {
+        "dispatch_outbox",
+        "plan_reminders",
+        "plan_digests",
+        "plan_followups",
+        "plan_nudges",
+        "apply_retention",
+    }
     assert set(JOB_IDS) == set(jobs)
     assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     assert jobs["dispatch_outbox"].trigger.interval.total_seconds() == 2
@@ -43,7 +50,7 @@ async def test_fixed_jobs_with_explicit_ids(deps: Deps) -> None:
         id="plan_digests",
         replace_existing=True,
     )
-    assert len(scheduler.get_jobs()) == 5
+    assert len(scheduler.get_jobs()) == len(JOB_IDS)
     assert isinstance(scheduler._jobstores["default"], MemoryJobStore)
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0)
@@ -70,7 +77,7 @@ def test_peerlink_worker_starts_without_tokens_and_stops_on_sigterm(tmp_path: Pa
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "TELEGRAM_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"  # a fresh machine: not even migrated yet
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "peerlink"), "worker"],
+        [str(ROOT / ".venv" / "bin" / "peerlink"), "-v", "worker"],
         cwd=tmp_path,  # no .env here
         env=env,
         stdout=subprocess.PIPE,

@@ -64,7 +64,8 @@ async def test_group_owner_and_granted_facilitators_may_use_peer(bot: Deps, stan
     with transaction(bot.sessions) as session:
         grant(session, platform="telegram", user_id="45", role=Role.facilitator)
     texts = await say(standin, "/peer help", user=45, chat=GROUP)
-    assert texts == [html.escape(translator("en").t("core.help_facilitator"))]
+    en = translator("en")
+    assert texts == [html.escape(en.t("core.help_facilitator") + "\n" + en.t("privacy.help_facilitator"))]
 
 
 async def test_unknown_invite_code_gets_a_clear_reply(bot: Deps, standin: StandIn) -> None:

@@ -17,12 +17,13 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.matching.encoder import BATCH, Progress, embed_posts, quiet
+from bot.organisations import organisation_named
 from bot.ports import Encoder
 from bot.transfer.files import EXPORT_COLUMNS, Record, parse_text, read_records, write_csv, write_json
 from bot.transfer.problems import ImportFailed, Problem, describe
 from bot.transfer.rows import Row, check_records
 from storage.models import Organisation, Post
-from storage.queries import all_posts, default_community, get_or_create_organisation, post_by_ref
+from storage.queries import all_posts, default_community, post_by_ref
 from storage.types import utcnow
 
 __all__ = [
@@ -82,7 +83,7 @@ def _save_batch(session: Session, rows: Sequence[Row], *, community_id: int, enc
     created = updated = 0
     posts: list[Post] = []
     for row in rows:
-        organisation = get_or_create_organisation(session=session, community_id=community_id, name=row.organization)
+        organisation = organisation_named(session, community_id=community_id, name=row.organization)
         organisation.city = row.city or organisation.city
         organisation.country = row.country or organisation.country
         session.add(organisation)
