@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.sealed import valid_key
 
 SUPPORTED_LANGUAGES = ("en", "es", "pt", "fr", "it", "nl", "pl")
 
@@ -26,14 +29,22 @@ def parse_offsets(raw: str) -> tuple[timedelta, ...]:
     return tuple(sorted(set(offsets), reverse=True))
 
 
+def _keys(value: SecretStr) -> list[str]:
+    return [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///peerlink.db"
+    # Both become the default community's whenever the database is prepared (bot.community_defaults),
+    # and through it everyone's whose own language or zone is unknown (bot.members).
     default_language: str = "en"
     default_timezone: str = "UTC"
     reminder_offsets: str = "24h,1h"
     port: int = 8000
+    # finished conversations, drafts and delivered messages' texts are kept this long (bot/privacy/retention.py)
+    retention_days: int = Field(default=90, ge=1)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -47,7 +58,15 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 
-    log_level: str = Field(default="INFO")
+    # A person's budget of requests (messages, commands, presses) a web process or worker serves.
+    requests_per_minute: int = Field(default=30, ge=1)
+    requests_per_hour: int = Field(default=300, ge=1)
+
+    # Fernet keys sealing stored credentials (Slack installations), newest first, comma-separated.
+    peerlink_secret_key: SecretStr | None = None
+
+    log_level: str = Field(default="WARNING")  # `peerlink -v` asks for INFO, `-vv` for DEBUG
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, for log collectors
 
     @field_validator("default_language")
     @classmethod
@@ -70,6 +89,23 @@ class Settings(BaseSettings):
     def _valid_offsets(cls, value: str) -> str:
         parse_offsets(value)
         return value
+
+    @field_validator("peerlink_secret_key")
+    @classmethod
+    def _valid_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not all(valid_key(key) for key in _keys(value)):
+            raise ValueError("PEERLINK_SECRET_KEY must be Fernet keys (`peerlink secrets new-key`), comma-separated")
+        return value
+
+    @model_validator(mode="after")
+    def _oauth_needs_a_key(self) -> Settings:
+        if self.slack_client_id is not None and self.peerlink_secret_key is None:
+            raise ValueError("Slack OAuth stores each workspace's token: set PEERLINK_SECRET_KEY to seal them")
+        return self
+
+    @property
+    def secret_keys(self) -> list[str]:
+        return _keys(self.peerlink_secret_key) if self.peerlink_secret_key is not None else []
 
     @property
     def reminder_deltas(self) -> tuple[timedelta, ...]:

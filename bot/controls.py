@@ -8,12 +8,13 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue
+from bot.errors import UserError
 from bot.i18n import N_
-from bot.meeting_time import ScheduleError, civil_moment, local_midnight
+from bot.matching.eligibility import is_paused
+from bot.meeting_time import civil_moment, local_midnight
 from bot.members import Who
-from bot.outcomes import is_paused
 from bot.ports import Button, Reply
-from bot.posts import PostError, own_post
+from bot.posts import own_post
 from bot.readers import member_reader
 from storage.models import Member, Organisation, OrganisationBlock, Post, PostStatus
 
@@ -26,9 +27,9 @@ def pause(session: Session, who: Who, until: date, *, now: datetime) -> datetime
     """Pause until the start of `until` in the member's zone; everything resumes by itself then."""
     moment = local_midnight(until, who.timezone)
     if moment <= now:
-        raise ScheduleError(N_("schedules.error_pause_past"), date=until.isoformat())
+        raise UserError(N_("schedules.error_pause_past"), date=until.isoformat())
     if moment - now > MAX_PAUSE:
-        raise ScheduleError(N_("schedules.error_pause_far"), date=until.isoformat())
+        raise UserError(N_("schedules.error_pause_far"), date=until.isoformat())
     who.member.paused_until = moment
     session.add(who.member)
     return moment
@@ -46,9 +47,9 @@ def block(session: Session, who: Who, organisation_id: int) -> Organisation:
     """ "Don't suggest this organisation again" (idempotent)."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None or organisation.community_id != who.community_id:
-        raise ScheduleError(N_("schedules.error_unknown_organisation"), id=organisation_id)
+        raise UserError(N_("schedules.error_unknown_organisation"), id=organisation_id)
     if organisation.id == who.member.organisation_id:
-        raise ScheduleError(N_("schedules.error_block_own"))
+        raise UserError(N_("schedules.error_block_own"))
     exists = session.exec(
         select(OrganisationBlock).where(
             OrganisationBlock.member_id == who.member_id,
@@ -63,10 +64,10 @@ def block(session: Session, who: Who, organisation_id: int) -> Organisation:
 def renew(session: Session, who: Who, post_id: int, *, now: datetime) -> Post:
     try:
         post = own_post(session, who, post_id)
-    except PostError as problem:
-        raise ScheduleError(N_("schedules.error_unknown_post"), id=post_id) from problem
+    except UserError as problem:
+        raise UserError(N_("schedules.error_unknown_post"), id=post_id) from problem
     if post.status != PostStatus.open:
-        raise ScheduleError(N_("schedules.error_post_not_open"), id=post_id, title=post.title)
+        raise UserError(N_("schedules.error_post_not_open"), id=post_id, title=post.title)
     post.updated_at = now
     session.add(post)
     return post
@@ -90,7 +91,7 @@ def plan_nudges(session: Session, *, community_id: int, now: datetime) -> int:
             continue
         tr = reader.tr
         reply = Reply(
-            text=tr.t("schedules.nudge", title=post.title, days=(now - post.updated_at).days),
+            text=tr.t("schedules.nudge", title=post.title, count=(now - post.updated_at).days),
             buttons=(
                 Button(label=tr.t("schedules.button_renew"), value=f"/renew {post.id}", style="primary"),
                 Button(label=tr.t("schedules.button_close"), value=f"/withdraw {post.id}", style="danger"),

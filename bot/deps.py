@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.fairness import FairScheduler
 from bot.matching import Matcher
-from bot.ports import Clock, Notifier, SystemClock
+from bot.matching.encoder import UniversalSentenceEncoder
+from bot.metrics import Metrics
+from bot.ports import Clock, Encoder, GroupChat, Notifier, SystemClock
 from storage.db import SessionFactory
 
 
@@ -24,5 +27,13 @@ class Deps:
     # platform -> (deep-link payload -> URL opening our bot there, or None while not known yet);
     # adapters register theirs (Telegram: t.me/<bot>?start=<payload>), invites use them
     links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # sentence vectors of posts, made when a post is saved or imported (loads its model on first use)
+    encoder: Encoder = field(default_factory=UniversalSentenceEncoder)
+    # platform -> (workspace, user ids -> the address of their group chat), for platforms that have one
+    group_chats: dict[str, GroupChat] = field(default_factory=dict)
     # one per process: keeps each community's vector index in memory (bot/matching)
     matcher: Matcher = field(default_factory=Matcher)
+    # fair turns for the work after an acknowledgement: one person's flood never delays another
+    fairness: FairScheduler = field(default_factory=FairScheduler)
+    # counters and histograms of this process, and the database gauges (bot/metrics.py)
+    metrics: Metrics = field(default_factory=Metrics.create)

@@ -16,11 +16,14 @@ from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue
 from bot.deps import Deps
+from bot.errors import UserError
 from bot.i18n import N_
-from bot.meeting_time import ScheduleError, local_to_utc
+from bot.match_card import cards_reply, match_card
+from bot.matching.eligibility import community_barriers, refusal
+from bot.meeting_time import local_to_utc
 from bot.members import zone
-from bot.outcomes import Funnel, funnel, is_paused
-from bot.ports import Button, Reply
+from bot.outcomes import Funnel, funnel
+from bot.ports import Reply
 from bot.readers import Reader, channel_reader, community_channels
 from storage.models import (
     Channel,
@@ -29,8 +32,6 @@ from storage.models import (
     Match,
     MatchRound,
     MatchStatus,
-    Member,
-    Organisation,
     Post,
 )
 
@@ -45,24 +46,13 @@ RoundRunner = Callable[[Session, Community, datetime], MatchRound | None]
 
 
 def round_runner(deps: Deps) -> RoundRunner:
-    """Run the matcher on the community's open posts and record the round (`deps.matcher`).
-    Pairs involving a paused member are left out before recording, so they can be suggested in a
-    later round, once the pause is over."""
+    """Run the matcher on the community's open posts and record the round (`deps.matcher`; it
+    leaves out the pairs `eligibility` forbids, a paused member's among them)."""
 
     def run(session: Session, community: Community, now: datetime) -> MatchRound | None:
-        result = deps.matcher.run_round(session, community.id or 0)
-        result.suggestions = [
-            suggestion
-            for suggestion in result.suggestions
-            if not any(_author_paused(session, post, now) for post in (suggestion.need, suggestion.offer))
-        ]
-        return deps.matcher.record_round(session, result)
+        return deps.matcher.record_round(session, deps.matcher.run_round(session, community.id or 0))
 
     return run
-
-
-def _author_paused(session: Session, post: Post, now: datetime) -> bool:
-    return post.member_id is not None and is_paused(session.get(Member, post.member_id), now)
 
 
 def _digest_clock(community: Community) -> time:
@@ -78,7 +68,7 @@ def _local_moment(day: date, at: time, community: Community) -> datetime:
     local = datetime.combine(day, at)
     try:
         return local_to_utc(local, zone(community.timezone))
-    except ScheduleError:  # inside a DST gap: the hour after
+    except UserError:  # inside a DST gap: the hour after
         return local_to_utc(local + timedelta(hours=1), zone(community.timezone))
 
 
@@ -109,21 +99,19 @@ def _previous_round(session: Session, current: MatchRound) -> MatchRound | None:
 
 
 def suggestions(session: Session, match_round: MatchRound, *, now: datetime) -> list[tuple[Match, Post, Post]]:
-    """The round's still-open suggestions, best first, leaving out paused members' posts."""
+    """The round's suggestions that `eligibility` still lets go ahead, best first (a round may be
+    days old: since then a post closed, someone paused or blocked)."""
     matches = session.exec(
         select(Match)
         .where(Match.round_id == match_round.id, Match.status == MatchStatus.suggested)
         .order_by(col(Match.score).desc(), col(Match.id))
     ).all()
+    barriers = community_barriers(session, match_round.community_id, now)
     found = []
     for match in matches:
         need, offer = session.get(Post, match.need_id), session.get(Post, match.offer_id)
-        if need is None or offer is None:
-            continue
-        authors = [session.get(Member, post.member_id) for post in (need, offer) if post.member_id is not None]
-        if any(is_paused(author, now) for author in authors):
-            continue
-        found.append((match, need, offer))
+        if need is not None and offer is not None and refusal(need, offer, barriers) is None:
+            found.append((match, need, offer))
     return found[:MAX_MATCHES]
 
 
@@ -143,27 +131,10 @@ def digest_reply(
     session: Session, reader: Reader, picked: Sequence[tuple[Match, Post, Post]], previous: Funnel | None
 ) -> Reply:
     tr = reader.tr
-    lines = [tr.t("schedules.digest_header", count=len(picked)) if picked else tr.t("schedules.digest_empty")]
-    buttons = []
-    for match, need, offer in picked:
-        need_org, offer_org = (
-            session.get(Organisation, need.organisation_id),
-            session.get(Organisation, offer.organisation_id),
-        )
-        lines.append(
-            tr.t(
-                "schedules.digest_line",
-                id=match.id,
-                need=need.title,
-                need_organisation=need_org.name if need_org else "",
-                offer=offer.title,
-                offer_organisation=offer_org.name if offer_org else "",
-            )
-        )
-        buttons.append(Button(label=tr.t("schedules.button_accept", id=match.id), value=f"/accept {match.id}"))
-    if previous is not None:
-        lines.append(tr.t("schedules.digest_last_round") + " " + funnel_text(reader, previous))
-    return Reply(text="\n".join(lines), buttons=tuple(buttons))
+    cards = [match_card(session, match, need, offer) for match, need, offer in picked]
+    header = tr.t("schedules.digest_header", count=len(cards)) if cards else tr.t("schedules.digest_empty")
+    footer = [tr.t("schedules.digest_last_round") + " " + funnel_text(reader, previous)] if previous else []
+    return cards_reply(header, cards, tr, footer=footer)
 
 
 def _plan(
@@ -221,7 +192,7 @@ def plan_digest_now(session: Session, community: Community, *, now: datetime, ru
     """`/peer digest now`: a fresh round (when the matcher is there) to every community channel."""
     channels = community_channels(session, community.id or 0)
     if not channels:
-        raise ScheduleError(N_("schedules.error_no_channel"))
+        raise UserError(N_("schedules.error_no_channel"))
     match_round = run_round(session, community, now) if run_round is not None else None
     match_round = match_round or _latest_round(session, community.id or 0)
     key = f"{DIGEST}:{community.id}:now:{now:%Y%m%dT%H%M%S}:"

@@ -6,26 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, delete, event, insert, literal, or_
+from sqlalchemy import Connection, delete, event, insert, literal, or_
 from sqlmodel import Session, col, select
 
-from bot.matches import my_matches
+from bot.match_card import MatchCard, my_cards
 from bot.members import Who
+from storage.db import SessionFactory
 from storage.models import (
     Identity,
     Match,
     MatchRound,
-    MatchStatus,
     Meeting,
     MeetingStatus,
     Member,
-    Organisation,
     Post,
     PostKind,
     PostStatus,
-    Response,
     Rsvp,
     RsvpAnswer,
     StaleHome,
@@ -46,17 +43,6 @@ class HomePost:
 
 
 @dataclass(frozen=True, slots=True)
-class PendingMatch:
-    """A suggestion waiting for this member's answer, seen from their side."""
-
-    id: int
-    mine: str  # the title of the member's own post
-    theirs: str  # the title of the other side's post
-    organisation: str  # who is on the other side
-    their_kind: PostKind
-
-
-@dataclass(frozen=True, slots=True)
 class UpcomingMeeting:
     id: int
     title: str
@@ -68,7 +54,7 @@ class UpcomingMeeting:
 class Home:
     language: str
     posts: Sequence[HomePost]
-    matches: Sequence[PendingMatch]
+    matches: Sequence[MatchCard]  # waiting for the member's answer
     meetings: Sequence[UpcomingMeeting]
 
 
@@ -77,28 +63,14 @@ def home(session: Session, who: Who, now: datetime) -> Home:
     return Home(
         language=who.language,
         posts=[HomePost(id=p.id or 0, kind=p.kind, title=p.title, status=p.status) for p in posts],
-        matches=pending_matches(session, who),
+        matches=pending_matches(session, who, now),
         meetings=upcoming_meetings(session, who, now),
     )
 
 
-def pending_matches(session: Session, who: Who) -> list[PendingMatch]:
+def pending_matches(session: Session, who: Who, now: datetime) -> list[MatchCard]:
     """Suggestions on the member's side that still wait for their answer."""
-    found: list[PendingMatch] = []
-    for view in my_matches(session, who):
-        if view.match.status != MatchStatus.suggested or view.my_response != Response.pending:
-            continue
-        organisation = session.get(Organisation, view.theirs.organisation_id)
-        found.append(
-            PendingMatch(
-                id=view.match.id or 0,
-                mine=view.mine.title,
-                theirs=view.theirs.title,
-                organisation=organisation.name if organisation else "",
-                their_kind=view.theirs.kind,
-            )
-        )
-    return found[:MATCHES_SHOWN]
+    return [card for card in my_cards(session, who, now=now) if card.waiting][:MATCHES_SHOWN]
 
 
 def upcoming_meetings(session: Session, who: Who, now: datetime) -> list[UpcomingMeeting]:
@@ -136,15 +108,16 @@ def upcoming_meetings(session: Session, who: Who, now: datetime) -> list[Upcomin
 # flush below notes the members whose home it touches (a `StaleHome` row, in the same transaction);
 # the adapter that draws homes redraws those members' homes after a request and deletes the rows.
 
-_watched: WeakKeyDictionary[Engine, tuple[str, ...]] = WeakKeyDictionary()  # engine -> home platforms
+HOME_PLATFORMS = "peerlink.home_platforms"  # Session.info key: platforms whose homes we redraw
 STALE_KEEP = timedelta(days=1)  # a mark nobody consumed (no adapter running) is dropped after this
 
 
-def watch(engine: Engine, platforms: Sequence[str]) -> None:
-    """Note stale homes of members reachable on `platforms` for every session on `engine`."""
-    _watched[engine] = tuple(sorted({*_watched.get(engine, ()), *platforms}))
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
+def watch(sessions: SessionFactory, platforms: Sequence[str]) -> None:
+    """Note stale homes of members reachable on `platforms` for every session `sessions` makes.
+    The composition root calls this once, when it builds `Deps`."""
+    sessions.configure(info={HOME_PLATFORMS: tuple(sorted(set(platforms)))})
+    if not event.contains(sessions, "after_flush", _after_flush):
+        event.listen(sessions, "after_flush", _after_flush)
 
 
 def _touched(session: Session) -> tuple[set[int], set[int], set[int]]:
@@ -167,10 +140,7 @@ def _touched(session: Session) -> tuple[set[int], set[int], set[int]]:
 
 
 def _platforms(session: Session) -> tuple[str, ...]:
-    bind = session.bind  # our sessions are bound to the engine; a connection knows its engine
-    if bind is None or not _watched:
-        return ()
-    return _watched.get(bind if isinstance(bind, Engine) else bind.engine, ())
+    return tuple(session.info.get(HOME_PLATFORMS, ()))
 
 
 def _after_flush(session: Session, _context: object) -> None:

@@ -3,7 +3,7 @@ facilitator decides) the two people are introduced, each on their own platform."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -11,22 +11,25 @@ from typing import Literal
 from sqlmodel import Session, and_, col, or_, select
 
 from bot.deliveries import enqueue, member_address
-from bot.i18n import N_, pick_language, translator
+from bot.errors import UserError
+from bot.i18n import N_, translator
 from bot.matching import render_stored
-from bot.members import Who
-from bot.ports import Address, Reply
+from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, refusal
+from bot.members import Who, member_language
+from bot.ports import Address, GroupChat, Reply
 from storage.models import Community, Identity, Match, MatchStatus, Member, Organisation, Post, Response
 from storage.queries import identities_of_member, members_of_organisation
 
 Side = Literal["need", "offer"]
 OPEN_STATUSES = (MatchStatus.suggested, MatchStatus.accepted, MatchStatus.introduced)
-
-
-class MatchError(Exception):
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
+NO_GROUP_CHATS: Mapping[str, GroupChat] = {}
+REFUSAL_KEYS = {
+    Refusal.closed: N_("core.match_closed"),
+    Refusal.paused: N_("core.match_paused"),
+    Refusal.blocked: N_("core.match_blocked"),
+    Refusal.settled: N_("core.match_settled"),
+    Refusal.same_organisation: N_("core.match_same_organisation"),
+}
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,9 @@ def _side_of(session: Session, who: Who, need: Post, offer: Post) -> Side | None
     return None
 
 
-def my_matches(session: Session, who: Who) -> list[MatchView]:
-    """Open matches on the member's posts (or their organisation's imported posts), best first."""
+def my_matches(session: Session, who: Who, *, now: datetime) -> list[MatchView]:
+    """Open matches on the member's posts (or their organisation's imported posts), best first; a
+    suggestion shows only while `eligibility` lets it go ahead."""
     organisation_id = who.member.organisation_id
     mine = select(Post.id).where(
         or_(
@@ -79,27 +83,40 @@ def my_matches(session: Session, who: Who) -> list[MatchView]:
         .where(or_(col(Match.need_id).in_(mine), col(Match.offer_id).in_(mine)))
         .order_by(col(Match.score).desc())
     ).all()
+    barriers = community_barriers(session, who.community_id, now)
     views = []
     for match in rows:
         need, offer = session.get(Post, match.need_id), session.get(Post, match.offer_id)
         side = _side_of(session, who, need, offer) if need and offer else None
-        if need and offer and side:
-            views.append(MatchView(match, need, offer, side))
+        if need is None or offer is None or side is None:
+            continue
+        if match.status == MatchStatus.suggested and refusal(need, offer, barriers) is not None:
+            continue
+        views.append(MatchView(match, need, offer, side))
     return views
 
 
-def respond(session: Session, who: Who, match_id: int, *, accept: bool, now: datetime) -> MatchView:
+def respond(
+    session: Session,
+    who: Who,
+    match_id: int,
+    *,
+    accept: bool,
+    now: datetime,
+    group_chats: Mapping[str, GroupChat] = NO_GROUP_CHATS,
+) -> MatchView:
     """Record the member's answer; a second yes introduces the pair."""
     match = session.get(Match, match_id)
     need = session.get(Post, match.need_id) if match else None
     offer = session.get(Post, match.offer_id) if match else None
     if match is None or need is None or offer is None or match.community_id != who.community_id:
-        raise MatchError(N_("core.match_not_found"), number=match_id)
+        raise UserError(N_("core.match_not_found"), number=match_id)
     side = _side_of(session, who, need, offer)
     if side is None:
-        raise MatchError(N_("core.match_not_yours"), number=match_id)
-    if match.status not in (MatchStatus.suggested,):
-        raise MatchError(N_("core.match_settled"), number=match_id)
+        raise UserError(N_("core.match_not_yours"), number=match_id)
+    if match.status != MatchStatus.suggested:
+        raise UserError(N_("core.match_settled"), number=match_id)
+    may_go_ahead(session, match, need, offer, now=now)
     answer = Response.accepted if accept else Response.declined
     if side == "need":
         match.need_response = answer
@@ -109,14 +126,37 @@ def respond(session: Session, who: Who, match_id: int, *, accept: bool, now: dat
     if not accept:
         match.status = MatchStatus.declined
     elif match.need_response == match.offer_response == Response.accepted:
-        introduce(session, match, now=now)
+        introduce(session, match, now=now, group_chats=group_chats)
     session.add(match)
     return MatchView(match, need, offer, side)
 
 
-def introduce(session: Session, match: Match, *, now: datetime) -> None:
-    """Both sides are told about each other, each on their own platform (a Slack group DM when both
-    are in the same Slack workspace)."""
+def may_go_ahead(session: Session, match: Match, need: Post, offer: Post, *, now: datetime) -> None:
+    """Raise `UserError` saying why, when `eligibility` no longer lets this pair go ahead."""
+    refused = pair_refusal(session, need, offer, now)
+    if refused is not None:
+        raise UserError(REFUSAL_KEYS[refused], number=match.id)
+
+
+def facilitate(
+    session: Session, who: Who, match_id: int, *, now: datetime, group_chats: Mapping[str, GroupChat] = NO_GROUP_CHATS
+) -> Match:
+    """`/peer introduce`: a facilitator introduces a pair without waiting for both answers."""
+    match = session.get(Match, match_id)
+    need = session.get(Post, match.need_id) if match else None
+    offer = session.get(Post, match.offer_id) if match else None
+    if match is None or need is None or offer is None or match.community_id != who.community_id:
+        raise UserError(N_("core.introduce_usage"))
+    may_go_ahead(session, match, need, offer, now=now)
+    introduce(session, match, now=now, group_chats=group_chats)
+    return match
+
+
+def introduce(
+    session: Session, match: Match, *, now: datetime, group_chats: Mapping[str, GroupChat] = NO_GROUP_CHATS
+) -> None:
+    """Both sides are told about each other, each on their own platform (one group chat when they
+    are all in one workspace of a platform that has group chats, e.g. a Slack group DM)."""
     need, offer = session.get(Post, match.need_id), session.get(Post, match.offer_id)
     assert need is not None
     assert offer is not None
@@ -125,7 +165,7 @@ def introduce(session: Session, match: Match, *, now: datetime) -> None:
     session.add(match)
     people = [(member, need, offer) for member in side_members(session, need)]
     people += [(member, offer, need) for member in side_members(session, offer)]
-    shared = _shared_slack_dm(session, [member for member, _, _ in people])
+    shared = _group_chat(session, [member for member, _, _ in people], group_chats)
     if shared is not None:
         member, mine, theirs = people[0]
         _enqueue_intro(session, match, member, mine, theirs, shared, now)
@@ -136,32 +176,29 @@ def introduce(session: Session, match: Match, *, now: datetime) -> None:
             _enqueue_intro(session, match, member, mine, theirs, address, now)
 
 
-def _shared_slack_dm(session: Session, members: list[Member]) -> Address | None:
+def _group_chat(session: Session, members: list[Member], group_chats: Mapping[str, GroupChat]) -> Address | None:
+    """One chat for everyone, when they all are in one workspace of a platform that has group chats."""
     identities: list[Identity] = []
     for member in members:
         found = identities_of_member(session=session, member_id=member.id or 0)
-        if not found or found[0].platform != "slack":
+        if not found:
             return None
         identities.append(found[0])
-    workspaces = {identity.workspace for identity in identities}
-    if len(identities) < 2 or len(workspaces) != 1:
+    places = {(identity.platform, identity.workspace) for identity in identities}
+    if len(identities) < 2 or len(places) != 1:
         return None
-    users = ",".join(sorted({identity.user_id for identity in identities}))
-    return Address(platform="slack", workspace=workspaces.pop(), chat=f"users:{users}")
+    platform, workspace = places.pop()
+    make = group_chats.get(platform)
+    return make(workspace, sorted({identity.user_id for identity in identities})) if make else None
 
 
 def _enqueue_intro(
     session: Session, match: Match, member: Member, mine: Post, theirs: Post, to: Address, now: datetime
 ) -> None:
     community = session.get(Community, match.community_id)
+    assert community is not None
     identity = identities_of_member(session=session, member_id=member.id or 0)
-    tr = translator(
-        pick_language(
-            member.language,
-            identity[0].locale if identity else None,
-            community.language if community else None,
-        )
-    )
+    tr = translator(member_language(member, identity[0] if identity else None, community))
     reply = Reply(text=introduction_text(session, tr.language, match, mine, theirs))
     enqueue(
         session,
@@ -185,10 +222,10 @@ def introduction_text(session: Session, language: str, match: Match, mine: Post,
         my_organisation=my_org.name if my_org else "",
         theirs=theirs.title,
         their_organisation=their_org.name if their_org else "",
-        reasons=reasons_text(language, match),
+        reasons=reasons_text(language, match.reasons),
     )
 
 
-def reasons_text(language: str, match: Match) -> str:
+def reasons_text(language: str, reasons: Sequence[str]) -> str:
     """Why the pair was suggested, in the reader's language (stored language-neutral)."""
-    return "; ".join(render_stored(match.reasons, language)) or translator(language).t("core.reason_similar")
+    return "; ".join(render_stored(reasons, language)) or translator(language).t("core.reason_similar")

@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_day_names
 from babel.units import format_unit
 
-from bot.i18n import N_
+from bot.config import SUPPORTED_LANGUAGES
+from bot.errors import UserError
+from bot.i18n import N_, all_words, fold
 from bot.text import clean, one_line
 from storage.models import TITLE_MAX
 
@@ -38,21 +41,8 @@ ABBREVIATIONS: dict[str, str] = {
 }
 AMBIGUOUS = frozenset({"CST", "CDT", "IST", "BST", "AST", "ADT", "MST", "SST", "ECT", "PET", "ART"})
 _ZONE_LIKE = re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)+$")
-_ABBREVIATION_LIKE = re.compile(r"^[A-Z]{1,5}$")
-_FORM = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2})\s+(\d{1,2}:\d{2})(?:\s+(.*))?$", re.DOTALL)
-
-
-class ScheduleError(Exception):
-    """A request about meetings, follow-ups or pauses that cannot be done; `key` is the catalog
-    message to show (domain `schedules`)."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-
-MeetingError = ScheduleError
+# ASCII digits only, as in bot.numbers: `\d` would take "٣" or "²" and hand them to int().
+_FORM = re.compile(r"^\s*([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})\s+([0-9]{1,2}:[0-9]{2})(?:\s+(.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +63,16 @@ def _zone_token(token: str, local: datetime) -> ZoneInfo | None:
     """The zone `token` names, None when it is no zone (then it is the title's first word)."""
     upper = token.upper()
     if upper in AMBIGUOUS and token == upper:
-        raise MeetingError(N_("schedules.error_ambiguous_zone"), zone=token)
+        raise UserError(N_("schedules.error_ambiguous_zone"), zone=token)
     if upper in ABBREVIATIONS and (token == upper or upper in {"UTC", "GMT"}):
         zone = ZoneInfo(ABBREVIATIONS[upper])
         if upper not in {"UTC", "GMT", "Z"} and local.replace(tzinfo=zone).tzname() != upper:
-            raise MeetingError(N_("schedules.error_zone_not_in_effect"), zone=token, date=local.date().isoformat())
+            raise UserError(N_("schedules.error_zone_not_in_effect"), zone=token, date=local.date().isoformat())
         return zone
     if _ZONE_LIKE.match(token):
         named = zone_named(token)
         if named is None:
-            raise MeetingError(N_("schedules.error_unknown_zone"), zone=token)
+            raise UserError(N_("schedules.error_unknown_zone"), zone=token)
         return named
     return None
 
@@ -93,25 +83,26 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     aware = local.replace(tzinfo=zone, fold=0)
     start = aware.astimezone(UTC)
     if start.astimezone(zone).replace(tzinfo=None) != local:
-        raise MeetingError(N_("schedules.error_nonexistent_time"), time=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
+        raise UserError(N_("schedules.error_nonexistent_time"), time=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
     return start
 
 
-def _parse_local(day: str, clock: str) -> datetime:
+def _parse_local(day: str, clock: str, example: str) -> datetime:
     try:
         parsed_day = date.fromisoformat("-".join(part.zfill(2) for part in day.split("-")))
         hour, minute = (int(part) for part in clock.split(":"))
         return datetime.combine(parsed_day, time(hour, minute))
     except ValueError as exc:
-        raise MeetingError(N_("schedules.error_bad_date"), text=f"{day} {clock}") from exc
+        raise UserError(N_("schedules.error_bad_date"), text=f"{day} {clock}", example=example) from exc
 
 
 def parse_when(text: str, *, default_zone: ZoneInfo, now: datetime) -> When:
-    """`YYYY-MM-DD HH:MM [TZ] rest` -> a future UTC instant; MeetingError names what is wrong."""
+    """`YYYY-MM-DD HH:MM [TZ] rest` -> a future UTC instant; UserError names what is wrong."""
+    example = f"{example_day(now.astimezone(default_zone).date())} 16:00"  # ahead of the reader, never past
     found = _FORM.match(text)
     if not found:
-        raise MeetingError(N_("schedules.error_form"))
-    local = _parse_local(found.group(1), found.group(2))
+        raise UserError(N_("schedules.error_form"), example=example)
+    local = _parse_local(found.group(1), found.group(2), example)
     rest = (found.group(3) or "").strip()
     first, _, remainder = rest.partition(" ")
     zone = _zone_token(first, local) if first else None
@@ -121,16 +112,16 @@ def parse_when(text: str, *, default_zone: ZoneInfo, now: datetime) -> When:
         rest = remainder.strip()
     start = local_to_utc(local, zone)
     if start <= now:
-        raise MeetingError(N_("schedules.error_past"), when=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
+        raise UserError(N_("schedules.error_past"), when=local.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
     return When(start=start, zone=zone, rest=rest)
 
 
 def check_meeting_title(raw: str) -> str:
     title = one_line(clean(raw))
     if not title:
-        raise MeetingError(N_("schedules.error_no_title"))
+        raise UserError(N_("schedules.error_no_title"))
     if len(title) > TITLE_MAX:
-        raise MeetingError(N_("schedules.error_title_long"), limit=TITLE_MAX)
+        raise UserError(N_("schedules.error_title_long"), count=TITLE_MAX)
     return title
 
 
@@ -141,12 +132,75 @@ def show(instant: datetime, zone: ZoneInfo, language: str) -> str:
     return f"{local} ({zone.key})"
 
 
-def parse_day(text: str) -> date:
-    """A `YYYY-MM-DD` date, or MeetingError."""
+PAUSE_EXAMPLE = timedelta(days=14)  # the date an error suggests: always ahead of the reader
+MAX_RELATIVE = 999  # "in 9999999 weeks" is no day: the bound keeps date arithmetic in range
+
+
+def parse_pause_day(text: str, *, today: date) -> date:
+    """The day a pause lasts until, in any of the seven languages: `[until] 2027-06-30`,
+    `tomorrow` / `mañana` / `jutro`, a weekday (`friday`, `viernes`, `piątek`: the next one after
+    today), `in 2 weeks` / `en 3 días` / `za 2 tygodnie`. UserError with examples otherwise."""
+    words = _without_until(fold(text).split())
+    spoken = " ".join(words)
+    day = _iso_day(spoken) or _named_day(spoken, today) or _relative_day(words, today)
+    if day is None:
+        raise UserError(N_("schedules.error_pause_day"), text=" ".join(text.split())[:60], example=example_day(today))
+    return day
+
+
+def example_day(today: date) -> str:
+    return (today + PAUSE_EXAMPLE).isoformat()
+
+
+def _without_until(words: list[str]) -> list[str]:
+    for phrase in sorted(all_words("schedules.words_until"), key=len, reverse=True):
+        size = len(phrase.split())
+        if words[:size] == phrase.split():
+            return words[size:]
+    return words
+
+
+def _iso_day(spoken: str) -> date | None:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", spoken):
+        return None
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise MeetingError(N_("schedules.error_bad_date"), text=text.strip()) from exc
+        return date.fromisoformat("-".join(part.zfill(2) for part in spoken.split("-")))
+    except ValueError:
+        return None
+
+
+def _named_day(spoken: str, today: date) -> date | None:
+    if spoken in all_words("schedules.words_tomorrow"):
+        return today + timedelta(days=1)
+    weekday = _weekdays().get(spoken)
+    if weekday is None:
+        return None
+    return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+
+
+def _relative_day(words: list[str], today: date) -> date | None:
+    if len(words) > 2 and " ".join(words[:-2]) in all_words("schedules.words_in"):
+        words = words[-2:]
+    if len(words) != 2 or not (words[0].isascii() and words[0].isdigit()) or int(words[0]) > MAX_RELATIVE:
+        return None
+    amount, unit = int(words[0]), words[1]
+    if unit in all_words("schedules.words_days"):
+        return today + timedelta(days=amount)
+    if unit in all_words("schedules.words_weeks"):
+        return today + timedelta(weeks=amount)
+    return None
+
+
+@cache
+def _weekdays() -> dict[str, int]:
+    """Weekday names in the seven languages (CLDR, through Babel) -> 0 for Monday … 6 for Sunday;
+    Portuguese also without "-feira" ("sexta")."""
+    names: dict[str, int] = {}
+    for language in SUPPORTED_LANGUAGES:
+        for weekday, name in get_day_names("wide", locale=language).items():
+            for variant in {name, name.removesuffix("-feira")}:
+                names[fold(variant)] = int(weekday)
+    return names
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -155,7 +209,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     for hour in range(0, 4):
         try:
             return local_to_utc(datetime.combine(day, time(hour)), zone)
-        except MeetingError:
+        except UserError:
             continue
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 

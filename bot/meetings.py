@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.errors import UserError
 from bot.i18n import N_
 from bot.meeting_notices import (
     drop_member_reminders,
@@ -23,13 +24,13 @@ from bot.meeting_notices import (
     reminder_offsets,
     skip_pending,
 )
-from bot.meeting_time import MeetingError, When, check_meeting_title
+from bot.meeting_time import When, check_meeting_title
 from storage.models import Channel, Community, Meeting, MeetingChannel, MeetingStatus, Rsvp, RsvpAnswer
 
 DEFAULT_DURATION_MINUTES = 60
 UID_DOMAIN = "peerlink"
 
-__all__ = ["MeetingDraft", "MeetingError", "cancel", "counts", "create", "find", "move", "rsvp", "upcoming"]
+__all__ = ["MeetingDraft", "cancel", "counts", "create", "find", "move", "rsvp", "upcoming"]
 
 
 @dataclass
@@ -60,7 +61,7 @@ def create(
 ) -> Meeting:
     """Store a meeting, the organiser's "yes", its channels, and plan its announcement and reminders."""
     if draft.duration_minutes <= 0 or draft.duration_minutes > 24 * 60:
-        raise MeetingError(N_("schedules.error_duration"))
+        raise UserError(N_("schedules.error_duration"))
     meeting = Meeting(
         community_id=community_id,
         organiser_id=organiser_id,
@@ -91,15 +92,15 @@ def find(session: Session, *, community_id: int, meeting_id: int) -> Meeting:
     """A meeting of this community; another community's id is as unknown as a wrong one."""
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or meeting.community_id != community_id:
-        raise MeetingError(N_("schedules.error_unknown_meeting"), id=meeting_id)
+        raise UserError(N_("schedules.error_unknown_meeting"), id=meeting_id)
     return meeting
 
 
 def _changeable(meeting: Meeting, now: datetime) -> None:
     if meeting.status == MeetingStatus.cancelled:
-        raise MeetingError(N_("schedules.error_already_cancelled"), id=meeting.id, title=meeting.title)
+        raise UserError(N_("schedules.error_already_cancelled"), id=meeting.id, title=meeting.title)
     if meeting.start_at <= now:
-        raise MeetingError(N_("schedules.error_already_started"), id=meeting.id, title=meeting.title)
+        raise UserError(N_("schedules.error_already_started"), id=meeting.id, title=meeting.title)
 
 
 def move(session: Session, meeting: Meeting, *, when: When, settings: Settings, now: datetime) -> Meeting:

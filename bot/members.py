@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
-from bot.i18n import pick_language
+from bot.i18n import normalise_language, pick_language
+from bot.organisations import named, organisation_named
 from bot.ports import Sender
 from storage.models import Community, Identity, Member, Organisation
-from storage.queries import community_for_workspace, get_or_create_organisation, identity_of, insert_or_fetch
+from storage.queries import community_for_workspace, identity_of, insert_or_fetch
 
 
 @dataclass
@@ -33,11 +34,33 @@ class Who:
 
     @property
     def language(self) -> str:
-        return pick_language(self.member.language, self.identity.locale, self.community.language)
+        return member_language(self.member, self.identity, self.community)
 
     @property
     def timezone(self) -> ZoneInfo:
-        return zone(self.member.timezone or self.identity.timezone or self.community.timezone)
+        return member_zone(self.member, self.identity, self.community)
+
+    @property
+    def own_language(self) -> str | None:
+        return own_language(self.member, self.identity)
+
+
+def member_language(member: Member, identity: Identity | None, community: Community) -> str:
+    """The one rule for the language a member is written to in, in a reply or an outbox row: their
+    own (see `own_language`), else their community's (DEFAULT_LANGUAGE for the default community)."""
+    return own_language(member, identity) or pick_language(community.language)
+
+
+def own_language(member: Member, identity: Identity | None) -> str | None:
+    """What the person told us: their choice (`/language`), else their platform's locale (Slack,
+    Telegram); None when only the community's language speaks for them."""
+    return normalise_language(member.language) or normalise_language(identity.locale if identity else None)
+
+
+def member_zone(member: Member, identity: Identity | None, community: Community) -> ZoneInfo:
+    """The same rule for time: their own zone, else their platform's, else their community's
+    (DEFAULT_TIMEZONE for the default community), so a time typed is read, and shown, in it."""
+    return zone(member.timezone or (identity.timezone if identity else None) or community.timezone)
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -117,4 +140,4 @@ def _refresh(identity: Identity, member: Member, sender: Sender) -> None:
 
 
 def _organisation(session: Session, community_id: int, name: str) -> Organisation:
-    return get_or_create_organisation(session=session, community_id=community_id, name=" ".join(name.split())[:200])
+    return organisation_named(session, community_id=community_id, name=named(name))

@@ -14,13 +14,15 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue
+from bot.errors import UserError
 from bot.i18n import N_, translator
 from bot.matches import side_members
-from bot.meeting_time import ScheduleError, civil_moment
+from bot.matching.eligibility import is_paused
+from bot.meeting_time import civil_moment
 from bot.members import Who
 from bot.ports import Button, Reply
 from bot.readers import member_reader
-from storage.models import Match, MatchRound, MatchStatus, Member, Organisation, Post
+from storage.models import Match, MatchRound, MatchStatus, Organisation, Post
 
 FOLLOWUP_AFTER = timedelta(days=7)
 FOLLOWUP_ASKS = 2  # the second one only after "not yet"
@@ -61,10 +63,6 @@ def recent_rounds(session: Session, community_id: int, *, limit: int = 5) -> Seq
         .order_by(col(MatchRound.created_at).desc(), col(MatchRound.id).desc())
         .limit(limit)
     ).all()
-
-
-def is_paused(member: Member | None, now: datetime) -> bool:
-    return member is not None and member.paused_until is not None and member.paused_until > now
 
 
 def _posts(session: Session, match: Match) -> tuple[Post, Post]:
@@ -125,12 +123,12 @@ def answer_followup(session: Session, who: Who, match_id: int, answer: str, *, n
     """`yes` -> met, `useless` -> not useful, `notyet` -> asked again in a week (once)."""
     match = session.get(Match, match_id)
     if match is None or match.community_id != who.community_id:
-        raise ScheduleError(N_("schedules.error_unknown_match"), id=match_id)
+        raise UserError(N_("schedules.error_unknown_match"), id=match_id)
     need, offer = _posts(session, match)
     if not any(m.id == who.member_id for post in (need, offer) for m in side_members(session, post)):
-        raise ScheduleError(N_("schedules.error_match_not_yours"), id=match_id)
+        raise UserError(N_("schedules.error_match_not_yours"), id=match_id)
     if match.introduced_at is None:
-        raise ScheduleError(N_("schedules.error_not_introduced"), id=match_id)
+        raise UserError(N_("schedules.error_not_introduced"), id=match_id)
     if answer == "notyet":
         if match.status == MatchStatus.introduced:
             plan_followups(session, match, now=now, ask=2, member_id=who.member_id)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.home import mark_community
 from storage.models import (
+    AuditEntry,
     Channel,
     Community,
     Delivery,
@@ -58,6 +59,7 @@ FOLLOWERS: tuple[Any, ...] = (
     Invite,
     Delivery,
     PartnershipCode,
+    AuditEntry,  # the joining workspace's history comes along
 )
 
 

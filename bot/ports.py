@@ -6,10 +6,17 @@ about Slack, Telegram or terminals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+# How long one send to a platform may take before it counts as failed (and is retried later): the
+# outbox's deadline and the Slack and Telegram HTTP clients' timeouts are this one figure.
+SEND_TIMEOUT = timedelta(seconds=60)
 
 Platform = Literal["slack", "telegram", "console"]
 
@@ -103,12 +110,26 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+# A platform's address of a private chat with several of its people in one workspace (Slack: a
+# group DM). Adapters of platforms that have such chats provide theirs; the kernel only asks.
+GroupChat = Callable[[str, Sequence[str]], Address]
+
+
 class Notifier(Protocol):
     """Sends a message to an address on one platform, outside of a conversation turn."""
 
     platform: Platform
 
     async def send(self, to: Address, message: Reply) -> SentRef: ...
+
+
+class Encoder(Protocol):
+    """Turns texts into sentence vectors whose cosine says how close their meanings are, across
+    languages. `encode` returns one L2-normalised float32 row of `dimension` values per text."""
+
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
 
 class Clock(Protocol):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
+from bot.errors import UserError
 from bot.i18n import N_
 from bot.language import detect_language
+from bot.matching.encoder import embed_posts
 from bot.members import Who
+from bot.ports import Encoder
 from bot.text import clean, one_line
 from bot.topics import BY_SLUG
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind, PostStatus
@@ -18,15 +22,6 @@ from storage.queries import new_post_ref
 from storage.types import utcnow
 
 EMPTY = N_("core.error_empty")
-
-
-class PostError(Exception):
-    """A request about a post that cannot be done; `key` is the catalog message to show."""
-
-    def __init__(self, key: str, **values: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
 
 
 @dataclass
@@ -50,7 +45,7 @@ class PostDraft:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PostDraft:
+    def from_json(cls, data: Mapping[str, Any]) -> PostDraft:
         until = data.get("available_until")
         return cls(
             kind=PostKind(data["kind"]),
@@ -78,28 +73,29 @@ class PostDraft:
 
 
 def check_title(raw: str) -> str:
-    """The cleaned title, or PostError naming what is wrong."""
+    """The cleaned title, or UserError naming what is wrong."""
     title = one_line(clean(raw))
     if not title:
-        raise PostError(EMPTY)
+        raise UserError(EMPTY)
     if len(title) > TITLE_MAX:
-        raise PostError(N_("core.error_title_long"), length=len(title), limit=TITLE_MAX)
+        raise UserError(N_("core.error_title_long"), count=len(title), limit=TITLE_MAX)
     return title
 
 
 def check_description(raw: str) -> str:
     description = clean(raw)
     if not description:
-        raise PostError(EMPTY)
+        raise UserError(EMPTY)
     if len(description) > DESCRIPTION_MAX:
-        raise PostError(N_("core.error_description_long"), length=len(description), limit=DESCRIPTION_MAX)
+        raise UserError(N_("core.error_description_long"), count=len(description), limit=DESCRIPTION_MAX)
     return description
 
 
-def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post:
-    """Create the post, or update the one being edited; the member's organisation owns it."""
+def save(session: Session, who: Who, draft: PostDraft, *, language: str, encoder: Encoder) -> Post:
+    """Create the post, or update the one being edited; the member's organisation owns it. Its
+    sentence vector is made now, so matching never waits for the encoder."""
     if who.member.organisation_id is None:
-        raise PostError(N_("core.error_no_organisation"))
+        raise UserError(N_("core.error_no_organisation"))
     post = editable_post(session, who, draft.post_id) if draft.post_id else None
     if post is None:
         post = Post(
@@ -118,32 +114,31 @@ def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post
     # Matching stems by the post's own language, which may differ from the writer's interface language.
     post.language = draft.language or detect_language(f"{post.title}\n{post.description}", language) or language
     post.updated_at = utcnow()
+    embed_posts(encoder, [post])
     session.add(post)
     session.flush()
     return post
 
 
 def own_post(session: Session, who: Who, post_id: int) -> Post:
-    """The member's own post, or PostError when it does not exist or belongs to someone else."""
+    """The member's own post, or UserError when it does not exist or belongs to someone else."""
     post = session.get(Post, post_id)
     if post is None or post.community_id != who.community_id:
-        raise PostError(N_("core.error_post_not_found"), number=post_id)
+        raise UserError(N_("core.error_post_not_found"), number=post_id)
     if post.member_id != who.member_id:
-        raise PostError(N_("core.error_post_not_yours"), number=post_id)
+        raise UserError(N_("core.error_post_not_yours"), number=post_id)
     return post
 
 
 def editable_post(session: Session, who: Who, post_id: int) -> Post:
     post = own_post(session, who, post_id)
     if post.status == PostStatus.withdrawn:
-        raise PostError(N_("core.error_post_withdrawn"), number=post_id)
+        raise UserError(N_("core.error_post_withdrawn"), number=post_id)
     return post
 
 
 def withdraw(session: Session, who: Who, post_id: int) -> Post:
-    post = own_post(session, who, post_id)
-    if post.status == PostStatus.withdrawn:
-        raise PostError(N_("core.error_post_withdrawn"), number=post_id)
+    post = editable_post(session, who, post_id)
     post.status = PostStatus.withdrawn
     post.updated_at = utcnow()
     session.add(post)

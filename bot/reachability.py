@@ -14,12 +14,13 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.deliveries import enqueue
 from bot.i18n import pick_language, translator
 from bot.ports import Address, Platform, Reply
-from storage.models import Channel, Community, Delivery, DeliveryStatus, Identity, Member
+from storage.models import Community, Delivery, DeliveryStatus, Identity, Member
+from storage.queries import community_group, parked_deliveries, private_chat_owner
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -66,41 +67,30 @@ def member_started(session: Session, identity: Identity, *, now: datetime | None
     return requeued
 
 
-def _chats(identity: Identity) -> list[str]:
-    return [chat for chat in (identity.dm_chat, identity.user_id) if chat]
-
-
 def _identity(session: Session, delivery: Delivery) -> Identity | None:
-    """The private chat's owner: on Telegram a private chat id is the user id."""
-    query = select(Identity).where(
-        Identity.platform == delivery.platform,
-        Identity.workspace == delivery.workspace,
-        (col(Identity.user_id) == delivery.chat) | (col(Identity.dm_chat) == delivery.chat),
+    return private_chat_owner(
+        session=session,
+        platform=delivery.platform,
+        workspace=delivery.workspace,
+        chat=delivery.chat,
+        member_id=delivery.member_id,
     )
-    if delivery.member_id is not None:
-        query = query.where(Identity.member_id == delivery.member_id)
-    return session.exec(query).first()
 
 
 def _waiting(session: Session, identity: Identity) -> Sequence[Delivery]:
-    return session.exec(
-        select(Delivery)
-        .where(
-            Delivery.status == DeliveryStatus.parked,
-            Delivery.last_error == UNREACHABLE,
-            Delivery.platform == identity.platform,
-            Delivery.workspace == identity.workspace,
-            col(Delivery.chat).in_(_chats(identity)),
-        )
-        .order_by(col(Delivery.id))
-    ).all()
+    chats = [chat for chat in (identity.dm_chat, identity.user_id) if chat]
+    return parked_deliveries(
+        session=session, platform=identity.platform, workspace=identity.workspace, chats=chats, reason=UNREACHABLE
+    )
 
 
 def _plan_notice(session: Session, identity: Identity, delivery: Delivery, now: datetime) -> Delivery | None:
     member = session.get(Member, identity.member_id)
     assert member is not None
     community = session.get(Community, member.community_id)
-    channel = _community_group(session, member.community_id, identity.platform, identity.workspace)
+    channel = community_group(
+        session=session, community_id=member.community_id, platform=identity.platform, workspace=identity.workspace
+    )
     if channel is None:
         log.warning("member %s is unreachable and community %s has no group to say so", member.id, member.community_id)
         return None
@@ -117,16 +107,3 @@ def _plan_notice(session: Session, identity: Identity, delivery: Delivery, now: 
         due_at=now,
         community_id=member.community_id,
     )
-
-
-def _community_group(session: Session, community_id: int, platform: str, workspace: str) -> Channel | None:
-    """The community's group on the member's platform (the bot can always post there)."""
-    return session.exec(
-        select(Channel)
-        .where(
-            Channel.community_id == community_id,
-            Channel.platform == platform,
-            Channel.is_community_channel == True,  # noqa: E712  (SQL expression)
-        )
-        .order_by(col(Channel.workspace) != workspace, col(Channel.id))
-    ).first()

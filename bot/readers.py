@@ -16,7 +16,8 @@ from bot.deliveries import direct_address
 from bot.i18n import Translator, pick_language, translator
 from bot.members import Who, zone
 from bot.ports import Address, Platform
-from storage.models import Channel, Community, Identity, Member, Role
+from storage.models import Channel, Community, Identity, Member
+from storage.queries import channel_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +64,9 @@ def community_channels(session: Session, community_id: int) -> Sequence[Channel]
     ).all()
 
 
-def facilitators(session: Session, community_id: int) -> Sequence[Member]:
-    return session.exec(
-        select(Member)
-        .where(Member.community_id == community_id, col(Member.role).in_([Role.facilitator, Role.admin]))
-        .order_by(col(Member.id))
-    ).all()
-
-
 def channel_for(session: Session, *, community_id: int, address: Address) -> Channel:
     """The Channel row of a group chat, created on first use."""
-    found = session.exec(
-        select(Channel).where(
-            Channel.platform == address.platform,
-            Channel.workspace == address.workspace,
-            Channel.chat == address.chat,
-        )
-    ).first()
+    found = channel_at(session=session, platform=address.platform, workspace=address.workspace, chat=address.chat)
     if found is None:
         found = Channel(
             community_id=community_id,

@@ -1,21 +1,51 @@
-"""Who may run the partnership: facilitators and admins, and platform admins by default."""
+"""Who may run the partnership: facilitators and admins, and platform admins by default.
+
+`facilitates` is the rule. The dispatcher asks it about the person writing (`is_facilitator`, every
+`/peer` path) and notices to facilitators ask it about everyone (`facilitators`): both read what the
+platform said about a person's admin rights when they last wrote (`Identity.platform_admin`), so a
+Slack workspace admin or a Telegram group admin who runs `/peer` also gets the notices.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Iterable, Sequence
+
+from sqlmodel import Session, col, select
 
 from bot.members import Who, resolve
 from bot.ports import Platform, Sender
-from storage.models import Member, Role
-from storage.queries import identity_anywhere
+from storage.models import Identity, Member, Role
+from storage.queries import identities_of_member, identity_anywhere
 
 FACILITATING = frozenset({Role.facilitator, Role.admin})
 PLATFORMS: tuple[Platform, ...] = ("slack", "telegram", "console")
 
 
-def is_facilitator(who: Who, sender: Sender) -> bool:
-    """Slack workspace admins/owners and Telegram group admins facilitate by default."""
-    return who.member.role in FACILITATING or sender.is_platform_admin
+def facilitates(member: Member, identities: Iterable[Identity]) -> bool:
+    """A facilitator or admin of the partnership, or an admin of a platform it lives on (Slack
+    workspace admins and owners, Telegram group admins)."""
+    return member.role in FACILITATING or any(identity.platform_admin for identity in identities)
+
+
+def is_facilitator(session: Session, who: Who, sender: Sender) -> bool:
+    """Does the person writing now facilitate? What their platform says now is noted first (a
+    Telegram admin's rights are only asked for in a group, so elsewhere they count as a member)."""
+    if who.identity.platform_admin != sender.is_platform_admin:
+        who.identity.platform_admin = sender.is_platform_admin
+        session.add(who.identity)
+    return facilitates(who.member, identities_of_member(session=session, member_id=who.member_id))
+
+
+def facilitators(session: Session, community_id: int) -> Sequence[Member]:
+    """Everyone who facilitates the community (who hear about undeliverable messages)."""
+    members = session.exec(select(Member).where(Member.community_id == community_id).order_by(col(Member.id))).all()
+    identities: dict[int, list[Identity]] = {}
+    admins = select(Identity).where(
+        col(Identity.platform_admin).is_(True), col(Identity.member_id).in_([member.id for member in members])
+    )
+    for identity in session.exec(admins).all():
+        identities.setdefault(identity.member_id, []).append(identity)
+    return [member for member in members if facilitates(member, identities.get(member.id or 0, []))]
 
 
 def parse_identity(text: str) -> tuple[Platform, str]:

@@ -16,6 +16,7 @@ from bot.meeting_notices import plan_reminders as plan_meeting_reminders
 from bot.meeting_notices import reminder_offsets
 from bot.outcomes import FOLLOWUP_AFTER
 from bot.outcomes import plan_followups as plan_match_followups
+from bot.privacy.retention import apply_retention as apply_retention_rules
 from storage.db import transaction
 from storage.models import Community, Match, MatchStatus, Meeting, MeetingStatus
 
@@ -90,3 +91,18 @@ def plan_nudges(deps: Deps) -> int:
         with transaction(deps.sessions) as session:
             planned += plan_community_nudges(session, community_id=community_id, now=now)
     return planned
+
+
+def apply_retention(deps: Deps) -> int:
+    """Deletes what is older than RETENTION_DAYS (the one job that deletes rather than plans)."""
+    with transaction(deps.sessions) as session:
+        purged = apply_retention_rules(session, now=deps.clock.now(), days=deps.settings.retention_days)
+    if any((purged.conversations, purged.drafts, purged.payloads, purged.parked)):
+        log.info(
+            "retention: deleted %d conversations, %d drafts, %d parked messages; emptied %d sent messages",
+            purged.conversations,
+            purged.drafts,
+            purged.parked,
+            purged.payloads,
+        )
+    return purged.conversations + purged.drafts + purged.payloads + purged.parked

@@ -25,6 +25,11 @@ an attempt; other errors retry with exponential backoff; after `max_attempts` th
 the community's facilitators get a notice. `DeliveryError(permanent=True)` parks at once; Telegram's
 "forbidden" (never opened the bot, or blocked it) goes to `bot.reachability.mark_unreachable`.
 
+Rates. Rows are spaced under the platforms' limits (schedules/rates.py): the tick plans each row's
+slot locally, and right before sending the worker takes its turn in the rate bookings every worker
+shares, one send at a time per chat, so several workers together keep every limit and a chat's
+messages leave in order.
+
 Downtime. A due row whose `valid_until` has passed (a reminder after its meeting began) is skipped
 with a logged reason; anything else that fell due while the worker was down is sent late.
 """
@@ -33,7 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -42,13 +48,14 @@ from sqlmodel import Session, col, select
 
 from bot.deliveries import enqueue, payload_to_reply
 from bot.deps import Deps
-from bot.i18n import pick_language, translator
-from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
+from bot.log_context import about
+from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, Reply, SentRef
 from bot.reachability import mark_unreachable
-from bot.readers import facilitators, member_reader
-from schedules.rates import Limiter, Rate, platform_rates
+from bot.readers import member_reader
+from bot.roles import facilitators
+from schedules.rates import Limiter, Rate, RateGate, platform_rates
 from storage.db import transaction
-from storage.models import Community, Delivery, DeliveryStatus
+from storage.models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +73,7 @@ class OutboxPolicy:
     backoff_base: timedelta = timedelta(seconds=30)
     backoff_cap: timedelta = timedelta(hours=1)
     max_in_flight: int = 8
-    send_timeout: timedelta = timedelta(seconds=60)  # a send still hanging then is retried later
-    rate_scale: float = 1.0  # > 1 sends slower than the platforms allow (e.g. 2.0 for two workers)
+    send_timeout: timedelta = SEND_TIMEOUT  # a send still hanging then is retried later
 
     def backoff(self, attempts: int) -> timedelta:
         delay: timedelta = self.backoff_base * (2 ** max(0, attempts - 1))
@@ -149,6 +155,12 @@ def _address(row: Delivery) -> Address:
     return Address(platform=platform, workspace=row.workspace, chat=row.chat)
 
 
+def _parts(row: Delivery) -> int:
+    """Platform messages a row makes: a text with a file is two, and each counts against a limit."""
+    reply = payload_to_reply(row.payload)
+    return 2 if reply.attachment is not None and reply.text else 1
+
+
 def _set(session: Session, row_id: int | None, **values: object) -> None:
     session.execute(update(Delivery).where(col(Delivery.id) == row_id).values(**values))
 
@@ -162,15 +174,18 @@ class Dispatcher:
         *,
         policy: OutboxPolicy | None = None,
         limiter: Limiter | None = None,
+        gate: RateGate | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.deps = deps
         self.policy = policy or OutboxPolicy()
         self.limiter = limiter or Limiter()
+        self.gate = gate or RateGate(deps.sessions)
         self.sleep = sleep
+        self._chats: dict[str, tuple[asyncio.Lock, int]] = {}  # per chat: its lock, and who holds or awaits it
 
     def _rates(self, row: Delivery) -> tuple[Rate, ...]:
-        return platform_rates(row.platform, row.workspace, row.chat, scale=self.policy.rate_scale)
+        return platform_rates(row.platform, row.workspace, row.chat)
 
     async def tick(self) -> TickReport:
         report = TickReport()
@@ -207,7 +222,7 @@ class Dispatcher:
             if slot > now + self.policy.horizon:
                 later.append((row, slot))
                 continue
-            self.limiter.book(rates, slot)
+            self.limiter.book(rates, slot, parts=_parts(row))
             booked.append((slot, row))
         if later:
             with transaction(self.deps.sessions) as session:
@@ -243,7 +258,8 @@ class Dispatcher:
 
     async def _deliver(self, row: Delivery, in_flight: asyncio.Semaphore, report: TickReport) -> None:
         try:
-            await self._deliver_one(row, report)
+            with about(platform=row.platform, delivery=row.id):
+                await self._deliver_one(row, report)
         finally:
             in_flight.release()
 
@@ -264,6 +280,32 @@ class Dispatcher:
                 self._release(session, row, at=held)
             report.released += 1
             return
+        async with self._chat_turn(f"{row.platform}:{row.workspace}:{row.chat}"):
+            await self._take_turn(row, rates)
+            if self._lease_holds(row, self.deps.clock.now(), report):
+                await self._send(row, rates, report)
+
+    @asynccontextmanager
+    async def _chat_turn(self, chat: str) -> AsyncIterator[None]:
+        """One send at a time per chat, in the order the rows were planned; forgotten when idle."""
+        lock, users = self._chats.get(chat, (asyncio.Lock(), 0))
+        self._chats[chat] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._chats[chat]
+            if users == 1:
+                del self._chats[chat]
+            else:
+                self._chats[chat] = (lock, users - 1)
+
+    async def _take_turn(self, row: Delivery, rates: Sequence[Rate]) -> None:
+        """Wait until every worker together leaves room under the row's rates, and take it."""
+        while (moment := self.gate.take(rates, self.deps.clock.now(), parts=_parts(row))) is not None:
+            await self.sleep((moment - self.deps.clock.now()).total_seconds())
+
+    async def _send(self, row: Delivery, rates: Sequence[Rate], report: TickReport) -> None:
         notifier = self.deps.notifiers[row.platform]
         try:
             async with asyncio.timeout(self.policy.send_timeout.total_seconds()):  # no extra task
@@ -297,17 +339,23 @@ class Dispatcher:
         return True
 
     def _sent(self, row: Delivery, sent: SentRef) -> None:
+        now = self.deps.clock.now()
         # Committed right away: this commit closes the duplicate window (module docstring).
         with transaction(self.deps.sessions) as session:
             _set(
                 session,
                 row.id,
                 status=DeliveryStatus.sent,
-                sent_at=self.deps.clock.now(),
+                sent_at=now,
                 message_id=sent.message_id[:64],
                 claimed_until=None,
                 last_error=None,
             )
+        self._count(row, "sent")
+        self.deps.metrics.delivery_latency.labels(kind=row.kind).observe(max(0.0, (now - row.due_at).total_seconds()))
+
+    def _count(self, row: Delivery, outcome: str) -> None:
+        self.deps.metrics.deliveries.labels(kind=row.kind, outcome=outcome).inc()
 
     def _failed(self, row: Delivery, error: DeliveryError, rates: Sequence[Rate], report: TickReport) -> None:
         now = self.deps.clock.now()
@@ -316,12 +364,15 @@ class Dispatcher:
             if error.retry_after is not None and not error.permanent:
                 until = now + timedelta(seconds=max(0.0, error.retry_after))
                 self.limiter.hold(rates, until)
+                self.gate.hold(rates, until)
                 self._release(session, row, at=until)
                 _set(session, row.id, last_error=reason)
                 log.info("%s rate-limited: retry after %.1fs", row.dedupe_key, error.retry_after)
+                self._count(row, "rate_limited")
                 report.retried += 1
             elif error.permanent or row.attempts >= self.policy.max_attempts:
                 self._park(session, row, reason, now, permanent=error.permanent)
+                self._count(row, "parked")
                 report.parked += 1
             else:
                 at = now + self.policy.backoff(row.attempts)
@@ -334,6 +385,7 @@ class Dispatcher:
                     last_error=reason,
                 )
                 log.info("%s failed (%s), attempt %d; next at %s", row.dedupe_key, reason, row.attempts, at)
+                self._count(row, "retried")
                 report.retried += 1
 
     def _park(self, session: Session, row: Delivery, reason: str, now: datetime, *, permanent: bool) -> None:
@@ -355,18 +407,16 @@ def tell_facilitators(session: Session, row: Delivery, *, now: datetime) -> int:
     """A notice to each facilitator of the row's community that a message could not be delivered."""
     if row.community_id is None:
         return 0
-    community = session.get(Community, row.community_id)
     told = 0
     for member in facilitators(session, row.community_id):
         reader = member_reader(session, member.id or 0)
         if reader is None:
             continue
-        language = pick_language(reader.language, community.language if community else None)
-        text = translator(language).t(
+        text = reader.tr.t(
             "schedules.notice_parked",
             kind=row.kind,
             target=f"{row.platform}:{row.chat}",
-            attempts=row.attempts,
+            count=row.attempts,
             error=row.last_error or "",
         )
         planned = enqueue(

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_S = 5
 
-SessionFactory = Callable[[], Session]
+# A sessionmaker rather than a bare function: the composition root installs session hooks on it
+# (SQLAlchemy's SessionEvents accept a sessionmaker), so they reach our sessions and no others.
+SessionFactory = sessionmaker[Session]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -32,14 +37,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # A short connect timeout: a probe or a waiting start must notice an unreachable server quickly.
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+
+
+def reachable(engine: Engine) -> bool:
+    """True when a connection can be made and answers a trivial query now."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError):
+        return False
+    return True
 
 
 def session_factory(engine: Engine) -> SessionFactory:
-    def factory() -> Session:
-        return Session(engine, expire_on_commit=False)
-
-    return factory
+    return sessionmaker(engine, class_=Session, expire_on_commit=False)
 
 
 @contextmanager

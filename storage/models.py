@@ -7,13 +7,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import StrEnumType, UTCDateTime, utcnow
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 2000
+ORGANISATION_MAX = 200
 
 
 class Role(StrEnum):
@@ -116,7 +117,7 @@ class Organisation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("community_id", "name"),)
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=ORGANISATION_MAX)
     kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum(OrganisationKind))
     city: str | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, max_length=100)
@@ -148,6 +149,7 @@ class Identity(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     dm_chat: str | None = Field(default=None, max_length=64)  # where a private message reaches them
     reachable: bool = Field(default=True)  # False after Telegram's 403 until they start the bot
+    platform_admin: bool = Field(default=False)  # what the platform last said (see `bot.roles`)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -189,6 +191,9 @@ class Post(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The sentence vector of title and description (float16 bytes, bot/matching/encoder.py), made
+    # when the text is saved so matching never waits for the encoder; NULL until then.
+    embedding: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class ConversationState(SQLModel, table=True):
@@ -391,3 +396,27 @@ class StaleHome(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     marked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RateBooking(SQLModel, table=True):
+    """The next moment a platform rate (a chat, a bot overall) is free, shared by every worker so
+    that together they keep the platforms' limits; `held_until` is a 429's Retry-After."""
+
+    key: str = Field(primary_key=True, max_length=160)
+    free_at: datetime = Field(sa_type=UTCDateTime)
+    held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """A facilitator's action (a role granted, an export, an introduction, a link, an invite, an
+    erasure): who, what, when, in which partnership. `target` holds no personal data (a role, a
+    match number, a count); people are referred to by member id, cleared when they are forgotten."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    action: str = Field(max_length=32)
+    source: str = Field(default="chat", max_length=16)  # chat, cli, self
+    actor_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    subject_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    target: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    Channel,
     Community,
     ConversationState,
+    Delivery,
+    DeliveryStatus,
     Identity,
     Member,
     Organisation,
@@ -19,6 +24,9 @@ from storage.models import (
     Post,
     PostKind,
     PostStatus,
+    SeenEvent,
+    SlackInstallation,
+    SlackOAuthState,
     Workspace,
 )
 
@@ -118,13 +126,6 @@ def posts_of_member(*, session: Session, member_id: int, include_withdrawn: bool
     return session.exec(query.order_by(col(Post.id))).all()
 
 
-def open_posts(*, session: Session, community_id: int, kind: PostKind | None = None) -> Sequence[Post]:
-    query = select(Post).where(Post.community_id == community_id, Post.status == PostStatus.open)
-    if kind is not None:
-        query = query.where(Post.kind == kind)
-    return session.exec(query.order_by(col(Post.id))).all()
-
-
 def all_posts(*, session: Session, community_id: int) -> Sequence[Post]:
     return session.exec(select(Post).where(Post.community_id == community_id).order_by(col(Post.id))).all()
 
@@ -157,3 +158,88 @@ def workspace_of(*, session: Session, platform: str, external_id: str) -> Worksp
 
 def community_by_name(*, session: Session, name: str) -> Community | None:
     return session.exec(select(Community).where(Community.name == name)).first()
+
+
+def channel_at(*, session: Session, platform: str, workspace: str, chat: str) -> Channel | None:
+    """The row of a group chat, if the bot has met it."""
+    return session.exec(
+        select(Channel).where(Channel.platform == platform, Channel.workspace == workspace, Channel.chat == chat)
+    ).first()
+
+
+def latest_slack_installation(
+    *, session: Session, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+) -> SlackInstallation | None:
+    """The newest installation of a workspace; without an enterprise id (the outbox knows only the
+    team) any installation of the team fits."""
+    query = select(SlackInstallation).where(SlackInstallation.team_id == (team_id or ""))
+    if enterprise_id is not None:
+        query = query.where(SlackInstallation.enterprise_id == enterprise_id)
+    if user_id is not None:
+        query = query.where(SlackInstallation.user_id == user_id)
+    return session.exec(query.order_by(col(SlackInstallation.id).desc())).first()
+
+
+def delete_slack_installations(
+    *, session: Session, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+) -> None:
+    query = delete(SlackInstallation).where(
+        col(SlackInstallation.enterprise_id) == (enterprise_id or ""),
+        col(SlackInstallation.team_id) == (team_id or ""),
+    )
+    if user_id is not None:
+        query = query.where(col(SlackInstallation.user_id) == user_id)
+    session.execute(query)
+
+
+def slack_oauth_state(*, session: Session, state: str) -> SlackOAuthState | None:
+    return session.exec(select(SlackOAuthState).where(SlackOAuthState.state == state)).first()
+
+
+def forget_seen_events(*, session: Session, before: datetime) -> None:
+    """Drop the request ids remembered for deduplication that are older than `before`."""
+    session.execute(delete(SeenEvent).where(col(SeenEvent.created_at) < before))
+
+
+def private_chat_owner(
+    *, session: Session, platform: str, workspace: str, chat: str, member_id: int | None = None
+) -> Identity | None:
+    """Whose private chat `chat` is (on Telegram a private chat id is the user id)."""
+    query = select(Identity).where(
+        Identity.platform == platform,
+        Identity.workspace == workspace,
+        (col(Identity.user_id) == chat) | (col(Identity.dm_chat) == chat),
+    )
+    if member_id is not None:
+        query = query.where(Identity.member_id == member_id)
+    return session.exec(query).first()
+
+
+def parked_deliveries(
+    *, session: Session, platform: str, workspace: str, chats: Sequence[str], reason: str
+) -> Sequence[Delivery]:
+    """Deliveries to these chats waiting (parked) for `reason`, oldest first."""
+    return session.exec(
+        select(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.parked,
+            Delivery.last_error == reason,
+            Delivery.platform == platform,
+            Delivery.workspace == workspace,
+            col(Delivery.chat).in_(list(chats)),
+        )
+        .order_by(col(Delivery.id))
+    ).all()
+
+
+def community_group(*, session: Session, community_id: int, platform: str, workspace: str) -> Channel | None:
+    """The community's group on a platform, in this workspace when it has one there."""
+    return session.exec(
+        select(Channel)
+        .where(
+            Channel.community_id == community_id,
+            Channel.platform == platform,
+            Channel.is_community_channel == True,  # noqa: E712  (SQL expression)
+        )
+        .order_by(col(Channel.workspace) != workspace, col(Channel.id))
+    ).first()

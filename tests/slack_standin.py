@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
+SECRET_KEY = "tfngv3liIBzj7HeBxzlv4-rDacDeFtwMaHWmVC6W4L8="  # a Fernet key sealing OAuth installations in tests
 TEAM = "T0TEAM"
 BOT_USER = "UBOT"
 
@@ -507,6 +508,7 @@ def slack_settings(database_url: str, standin: SlackStandIn, **extra: Any) -> Se
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SIGNING_SECRET,
         "slack_api_url": standin.api_url,
+        "peerlink_secret_key": SECRET_KEY,
         **extra,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

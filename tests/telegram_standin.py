@@ -106,7 +106,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class StandIn:
-    def __init__(self) -> None:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
         self.state = State()
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -327,6 +328,9 @@ class StandIn:
                     "file_name": params.get("_filename", "file"),
                 },
             )
+        if method == "sendPhoto":
+            size = {"file_id": "p1", "file_unique_id": "pu1", "width": 1320, "height": 1200}
+            return self._message(params, photo=[size])
         if method == "getChatMember":
             status = self.state.statuses.get((str(params["chat_id"]), str(params["user_id"])), "member")
             member: dict[str, Any] = {"status": status, "user": _user(int(params["user_id"]))}
@@ -348,7 +352,7 @@ class StandIn:
 
             def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
-                if not self.path.startswith(f"/bot{TOKEN}/"):
+                if not self.path.startswith(f"/bot{standin.token}/"):
                     return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 params = _params(
                     self.headers.get("Content-Type", ""),

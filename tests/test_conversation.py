@@ -129,7 +129,7 @@ def test_empty_and_unknown_input_get_polite_replies(talk: Talk) -> None:
     ana = talk()
     assert "empty" in joined(ana.say("   \u0000 "))
     assert "I don't know the command /frobnicate" in joined(ana.say("/frobnicate now"))
-    assert "did not understand" in joined(ana.say("hello?"))
+    assert "did not understand" in joined(ana.say("is there parking near the town hall?"))
     ana.say("/offer")
     assert "looks empty" in joined(ana.say("\u200f\u202e"))
 
@@ -239,8 +239,8 @@ def test_instant_suggestions_skip_paused_members(talk: Talk) -> None:
     need = "We want to reserve public tenders for work-integration social enterprises with social clauses."
     first = joined([*ana.say("/need"), *ana.say("Social clauses for tenders"), *ana.say(need), *ana.say("done")])
     assert "Your need:" in first
-    assert "Social clauses in catering tenders — Dublin City Council" in joined(ana.say("save"))
-    assert "2027-01-31" in joined(bob.say("/pause until 2027-01-31"))
+    assert "“Social clauses in catering tenders” — Dublin City Council" in joined(ana.say("save"))
+    assert "January 31, 2027" in joined(bob.say("/pause until 2027-01-31"))
     for line in ("/need", "Reserved tenders for social enterprises", need, "done"):
         ana.say(line)
     assert "Dublin City Council" not in joined(ana.say("save"))
@@ -274,7 +274,10 @@ def test_instant_suggestions_can_be_accepted_at_once(talk: Talk, deps: Deps) -> 
     saved = joined(ana.say("save"))
     with deps.sessions() as session:
         [match] = session.exec(select(Match)).all()
-    assert f"#{match.id} · Social clauses in catering tenders — Dublin City Council" in saved
+    card = (
+        f"#{match.id} · your “Social clauses for tenders” ↔ “Social clauses in catering tenders” — Dublin City Council"
+    )
+    assert card in saved
     assert f"[/accept {match.id}] Accept #{match.id}" in saved
     assert f"#{match.id} · your “Social clauses for tenders”" in joined(ana.say("/matches"))
     assert "When the other side accepts" in joined(ana.say(f"/accept {match.id}"))

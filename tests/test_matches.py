@@ -124,3 +124,24 @@ def test_a_match_card_offers_to_stop_suggesting_that_organisation(deps: Deps, ma
     assert values == [f"/accept {match_id}", f"/decline {match_id}", f"/block {offer.organisation_id}"]
     assert "Not again: Dublin City Council" in [button.label for button in card.buttons]
     assert "Dublin City Council" in say(deps, ANA, values[2])
+
+
+def test_a_pair_the_rule_forbids_now_cannot_be_accepted_or_introduced(deps: Deps, match_id: int) -> None:
+    with deps.sessions() as session:
+        ana = session.exec(select(Member).where(Member.display_name == "Ana")).one()
+        ana.role = Role.facilitator
+        session.add(ana)
+        session.commit()
+    assert "paused" in say(deps, BOB, "/pause until 2026-04-01").lower()
+    assert "No suggestions for you" in say(deps, ANA, "/matches")  # Bob is not put forward while paused
+    assert "one side has paused suggestions" in say(deps, ANA, f"/accept {match_id}")
+    assert "one side has paused suggestions" in say(deps, ANA, f"/peer introduce {match_id}")
+    say(deps, BOB, "/resume")
+    assert "Catering tender pilot" in say(deps, ANA, "/matches")
+    say(deps, ANA, "/withdraw 1")
+    assert "one of the two posts is closed" in say(deps, BOB, f"/accept {match_id}")
+    assert deliveries(deps) == []
+    with deps.sessions() as session:
+        match = session.get(Match, match_id)
+        assert match is not None
+        assert match.status == MatchStatus.suggested

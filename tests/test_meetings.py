@@ -12,7 +12,8 @@ import pytest
 from sqlmodel import select
 
 from bot.deps import Deps
-from bot.meeting_time import ScheduleError, parse_when, show
+from bot.errors import UserError
+from bot.meeting_time import parse_when, show
 from storage.models import DeliveryStatus, Meeting, MeetingStatus, Rsvp, RsvpAnswer
 from tests.conftest import FakeClock
 from tests.schedules_support import Person, deliveries, other_community
@@ -83,7 +84,7 @@ def test_unambiguous_abbreviations(text: str, start: datetime) -> None:
     ],
 )
 def test_bad_times_are_refused_with_a_reason(text: str, key: str) -> None:
-    with pytest.raises(ScheduleError) as refused:
+    with pytest.raises(UserError) as refused:
         parse_when(text, default_zone=MADRID, now=NOW)
     assert refused.value.key == key
 

@@ -204,7 +204,13 @@ def test_link_codes_answer_every_case_politely(deps: Deps, clock: FakeClock) -> 
     together = EN.t("partnership.already_together", community="Alpha")
     assert _say(deps, _facilitator("TA"), f"/peer link {code}") == together
     joined = _say(deps, _facilitator("TB"), f"/peer link {code.lower().replace('-', ' ')}")
-    assert joined == EN.t("partnership.joined", community="Alpha", members=2, posts=0, organisations=0)
+    moved = {
+        "members": EN.n("partnership.moved_members", 2),
+        "posts": EN.n("partnership.moved_posts", 0),
+        "organisations": EN.n("partnership.merged_organisations", 0),
+    }
+    assert joined == EN.t("partnership.joined", community="Alpha", **moved)
+    assert joined.endswith("Moved: 2 members and 0 posts; 0 organisations with the same name were merged.")
     assert _say(deps, _facilitator("TC"), f"/peer link {code}") == EN.t("partnership.code_used")
     _, late = _code(deps, "TA")
     clock.advance(days=7, seconds=1)
@@ -217,7 +223,7 @@ def test_link_codes_answer_every_case_politely(deps: Deps, clock: FakeClock) -> 
 
 
 def test_homes_go_stale_for_the_people_a_change_concerns(deps: Deps) -> None:
-    watch(deps.engine, ["slack"])
+    watch(deps.sessions, ["slack"])
     with transaction(deps.sessions) as session:
         a = _community(session, "TA", "Alpha")
     _say(deps, Sender(platform="slack", workspace="TA", user_id="U1"), "/help")

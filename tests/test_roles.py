@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
+from sqlmodel import select
 
+from bot.deliveries import enqueue
 from bot.deps import Deps
-from bot.ports import Address, Incoming, Sender
+from bot.ports import Address, Incoming, Reply, Sender
 from bot.roles import parse_identity
 from bot.runtime.cli import cli
 from handlers.application.conversation import Conversations
+from schedules.outbox import tell_facilitators
+from storage.db import transaction
+from storage.models import Delivery, Member, Role
+from storage.queries import default_community
 
 
 def test_parse_identity() -> None:
@@ -84,7 +92,7 @@ def test_a_facilitator_exports_all_posts_as_csv(deps: Deps) -> None:
         'Impact, "tradable"',
         "Zeile 1\nZeile 2 ✓",
     )
-    assert "1 offers and needs" in reply.text
+    assert "Here is 1 post (offer or need)" in reply.text
 
 
 def test_a_slack_facilitator_grants_the_role_by_mention(deps: Deps) -> None:
@@ -97,3 +105,48 @@ def test_a_slack_facilitator_grants_the_role_by_mention(deps: Deps) -> None:
     bob = Sender(platform="slack", workspace="T1", user_id="U0BOB")
     [reply] = conversations.handle(Incoming(sender=bob, chat=channel, text="/peer channel here", is_private=False))
     assert "this channel now receives" in reply.text
+
+
+def test_the_peer_check_and_the_notices_agree_on_who_facilitates(deps: Deps) -> None:
+    """The dispatcher's role check and the recipients of "could not deliver" notices are the same
+    people: a granted facilitator, a Slack workspace admin and a Telegram group admin, and no one else."""
+    people = {
+        "Fay": Sender(platform="slack", workspace="T1", user_id="UFAY", display_name="Fay"),
+        "Pat": Sender(platform="slack", workspace="T1", user_id="UPAT", display_name="Pat", is_platform_admin=True),
+        "Tom": Sender(platform="telegram", workspace="777", user_id="42", display_name="Tom", is_platform_admin=True),
+        "Mo": Sender(platform="slack", workspace="T1", user_id="UMO", display_name="Mo"),
+        "Ex": Sender(platform="slack", workspace="T1", user_id="UEX", display_name="Ex", is_platform_admin=True),
+    }
+    chats = {"slack": Address(platform="slack", workspace="T1", chat="C1")}
+    chats["telegram"] = Address(platform="telegram", workspace="777", chat="-100")
+    conversations = Conversations(deps)
+
+    def peer(sender: Sender) -> bool:
+        incoming = Incoming(sender=sender, chat=chats[sender.platform], text="/peer help", is_private=False)
+        return "for facilitators" not in conversations.handle(incoming)[0].text
+
+    for sender in people.values():
+        peer(sender)
+    with transaction(deps.sessions) as session:
+        fay = session.exec(select(Member).where(Member.display_name == "Fay")).one()
+        fay.role = Role.facilitator
+        session.add(fay)
+    people["Ex"] = Sender(platform="slack", workspace="T1", user_id="UEX", display_name="Ex")  # no longer admin
+    allowed = {name for name, sender in people.items() if peer(sender)}
+
+    with transaction(deps.sessions) as session:
+        community = default_community(session=session)
+        row = enqueue(
+            session,
+            dedupe_key="digest:test",
+            to=chats["slack"],
+            reply=Reply(text="hello"),
+            kind="digest",
+            due_at=deps.clock.now() - timedelta(hours=1),
+            community_id=community.id,
+        )
+        assert row is not None
+        assert tell_facilitators(session, row, now=deps.clock.now()) == 3
+        told = session.exec(select(Member.display_name).join(Delivery, Delivery.member_id == Member.id)).all()
+    assert allowed == {"Fay", "Pat", "Tom"}
+    assert set(told) == allowed

@@ -30,7 +30,14 @@ from tests.waiting import PATIENCE, until, wait_until
 async def test_fixed_jobs_with_explicit_ids(deps: Deps) -> None:
     scheduler = build_scheduler(deps, OutboxJob(Dispatcher(deps)))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"dispatch_outbox", "plan_reminders", "plan_digests", "plan_followups", "plan_nudges"}
+    assert set(jobs) == {
+        "dispatch_outbox",
+        "plan_reminders",
+        "plan_digests",
+        "plan_followups",
+        "plan_nudges",
+        "apply_retention",
+    }
     assert set(JOB_IDS) == set(jobs)
     assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     assert jobs["dispatch_outbox"].trigger.interval.total_seconds() == 2
@@ -44,7 +51,7 @@ async def test_fixed_jobs_with_explicit_ids(deps: Deps) -> None:
         id="plan_digests",
         replace_existing=True,
     )
-    assert len(scheduler.get_jobs()) == 5
+    assert len(scheduler.get_jobs()) == len(JOB_IDS)
     assert isinstance(scheduler._jobstores["default"], MemoryJobStore)
     scheduler.shutdown(wait=False)
     await asyncio.sleep(0)

@@ -12,12 +12,13 @@ from bot.runtime.compose import build_deps
 from handlers.slack.app import BOT_SCOPES
 from handlers.slack.installations import DatabaseInstallationStore, DatabaseStateStore
 from tests.conftest import FakeClock
+from tests.slack_standin import SECRET_KEY
 
 MANIFEST = Path(__file__).resolve().parents[1] / "handlers" / "slack" / "manifest.yml"
 
 
 async def test_an_installation_round_trips(deps: Deps) -> None:
-    store = DatabaseInstallationStore(deps.sessions)
+    store = DatabaseInstallationStore(deps.sessions, [SECRET_KEY])
     assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
     await store.async_save(
         Installation(

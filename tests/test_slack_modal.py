@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.i18n import translator
+from bot.organisations import ORGANISATION_MAX
 from storage.models import Member, Organisation, Post, PostFormat, PostKind
 from tests import slack_standin
 from tests.slack_standin import TEAM, SlackHarness
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
+EN = translator("en")
 
 
 def open_modal(slack: SlackHarness, command: str = "/offer", text: str = "", user: str = "U1") -> dict[str, Any]:
@@ -124,3 +127,27 @@ def test_a_valid_submission_is_stored_and_confirmed(slack: SlackHarness) -> None
     assert not any("<!channel>" in text or "<@U2>" in text for text in slack.standin.texts())
     second = open_modal(slack)
     assert "organisation" not in block_ids(second)  # asked once only
+
+
+def test_the_modal_and_the_conversation_share_the_organisation_rule(slack: SlackHarness) -> None:
+    view = open_modal(slack)
+    too_long = "x" * (ORGANISATION_MAX + 1)
+    answer = slack.interact(submission(view, organisation=too_long, title="Fine", description="Fine too")).json()
+    assert answer["errors"] == {"organisation": EN.t("core.error_organisation_long", count=ORGANISATION_MAX)}
+    spaced = submission(view, organisation="  City   of Braga ", title="Fine", description="Fine too")
+    assert slack.interact(spaced).status_code == 200
+    slack.standin.wait_for("chat.postMessage")
+    with slack.deps.sessions() as session:
+        assert [o.name for o in session.exec(select(Organisation)).all()] == ["City of Braga"]
+
+
+def test_the_modal_saves_through_the_conversations_save(slack: SlackHarness) -> None:
+    """A submission without the organisation field (a modal opened elsewhere, or forged) meets the
+    conversation's own save rule: the member is told what the conversation would say, nothing is stored."""
+    view = open_modal(slack)
+    response = slack.interact(submission(view, title="Fine", description="Fine too"))
+    assert response.status_code == 200
+    [posted] = slack.standin.wait_for("chat.postMessage")
+    assert posted.params["text"] == EN.t("core.error_no_organisation")
+    with slack.deps.sessions() as session:
+        assert session.exec(select(Post)).all() == []

@@ -3,16 +3,19 @@ database, and its requests are then served with that token."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from bot.runtime.compose import build_deps
 from bot.runtime.web import build_web_app
 from handlers.slack.installations import DatabaseInstallationStore
+from storage.models import SlackInstallation
 from tests import slack_standin
 from tests.conftest import FakeClock
 from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
@@ -55,11 +58,14 @@ async def test_a_workspace_installs_and_is_served_with_its_own_token(oauth_slack
     assert back.status_code == 200
     access = oauth_slack.standin.calls_to("oauth.v2.access")[0]
     assert access.params["code"] == "the-code"
-    bot = await DatabaseInstallationStore(oauth_slack.deps.sessions).async_find_bot(
-        enterprise_id=None, team_id="T0OTHER"
-    )
+    store = DatabaseInstallationStore(oauth_slack.deps.sessions, oauth_slack.deps.settings.secret_keys)
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T0OTHER")
     assert bot is not None
     assert bot.bot_token == "xoxb-installed"
+    with oauth_slack.deps.sessions() as session:  # at rest the token is sealed, never in plain text
+        (stored,) = session.exec(select(SlackInstallation.data)).all()
+    assert "xoxb-installed" not in json.dumps(stored)
+    assert stored["bot_token"].startswith("fernet:")
     replay = oauth_slack.http.get(
         "/slack/oauth_redirect", params={"code": "the-code", "state": state}, headers={"Cookie": cookie}
     )

@@ -57,7 +57,8 @@ async def test_group_admin_creates_an_invite_and_a_newcomer_joins(bot: Deps, sta
 
 
 async def test_group_owner_and_granted_facilitators_may_use_peer(bot: Deps, standin: StandIn) -> None:
-    help_facilitator = html.escape(translator("en").t("core.help_facilitator"))
+    en = translator("en")
+    help_facilitator = html.escape(en.t("core.help_facilitator") + "\n" + en.t("privacy.help_facilitator"))
     standin.set_status(GROUP, 44, "creator")
     assert await say(standin, "/peer help", user=44, chat=GROUP, expect=help_facilitator) == [help_facilitator]
     with transaction(bot.sessions) as session:

@@ -82,3 +82,11 @@ def test_without_a_configured_secret_one_is_derived_from_the_token(sqlite_url: s
     assert settings.telegram_bot_token is not None
     assert settings.telegram_bot_token.get_secret_value() not in secret
     standin.server.server_close()
+
+
+@pytest.mark.parametrize("content", [b"{}", b"null", b"[]", b'{"update_id": "x"}', b'{"update_id": 1, "message": 5}'])
+async def test_malformed_telegram_updates_are_400s(web: tuple[Deps, str], content: bytes) -> None:
+    _, base = web
+    async with httpx.AsyncClient(base_url=base) as client:
+        response = await client.post(PATH, content=content, headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 400

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -31,9 +33,21 @@ NEVER_STARTED = "Forbidden: bot can't initiate conversation with a user"
 OPEN_BOT = f"https://t.me/{BOT_USERNAME}?start=start"
 
 
+class MovingClock(FakeClock):
+    """A fake clock that moves with real time: the real worker waits for the platforms' rates by the
+    clock, so a clock that never moves would keep it waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.current + timedelta(seconds=time.monotonic() - self._started)
+
+
 @pytest.fixture
-async def worker(standin: StandIn, database_url: str, clock: FakeClock) -> AsyncIterator[Deps]:
-    deps = build_deps(settings_for(database_url, standin), clock=clock, migrate=False)
+async def worker(standin: StandIn, database_url: str) -> AsyncIterator[Deps]:
+    deps = build_deps(settings_for(database_url, standin), clock=MovingClock(), migrate=False)
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(deps, stop=stop, dispatch_every=0.2, stream=io.StringIO()))
     await until(lambda: bool(standin.calls("getUpdates")) or task.done(), what="worker polling", standin=standin)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ BAD = DATA / "bad.csv"
 
 def _import(deps: Deps, path: Path) -> tuple[int, int]:
     with transaction(deps.sessions) as session:
-        result = import_file(session, path, default_language="en")
+        result = import_file(session, path, default_language="en", encoder=deps.encoder)
     return result.created, result.updated
 
 
@@ -100,13 +101,15 @@ def test_round_trip_through_csv_and_json_into_a_fresh_database(deps: Deps, sqlit
         with transaction(other.sessions) as session:
             from bot.transfer import import_records
 
-            result = import_records(session, parse_text(text, kind="csv"), default_language="pl")
+            result = import_records(session, parse_text(text, kind="csv"), default_language="pl", encoder=other.encoder)
         assert (result.created, result.updated) == (35, 0)
         second = _export(other)
         stream = io.StringIO()
         write_json(second, stream)
         with transaction(other.sessions) as session:
-            again = import_records(session, parse_text(stream.getvalue(), kind="json"), default_language="pl")
+            again = import_records(
+                session, parse_text(stream.getvalue(), kind="json"), default_language="pl", encoder=other.encoder
+            )
         assert (again.created, again.updated) == (0, 35)
         assert _export(other) == first == second
     finally:
@@ -240,7 +243,7 @@ def test_sniffs_format_delimiter_and_header_aliases(tmp_path: Path, name: str, c
 
 
 def test_problems_read_well_in_the_default_language() -> None:
-    problem = Problem("transfer.problem_too_long", 5, "title", {"length": 130, "limit": 120})
+    problem = Problem("transfer.problem_too_long", 5, "title", {"count": 130, "limit": 120})
     expected = "Line 5, field “title”: too long: 130 characters, at most 120."
     assert describe(problem, translator("en")) == expected
     assert describe(problem, translator("pl")).startswith("Wiersz 5, pole „title”")
@@ -268,13 +271,13 @@ def _count(sqlite_url: str) -> int:
 def test_cli_import_export_round_trip(runner: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["import", str(POSTS)], obj={})
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "35 publications importées : 35 nouvelles, 0 mises à jour."
+    assert result.stdout.strip() == "35 publications importées (nouvelles : 35, mises à jour : 0)."
     exported = tmp_path / "export.csv"
     result = runner.invoke(cli, ["export", "--format", "csv", "--output", str(exported)], obj={})
     assert result.exit_code == 0, result.output
     assert f"35 publications exportées vers {exported}." in result.stdout
     result = runner.invoke(cli, ["import", str(exported)], obj={})
-    assert result.stdout.strip() == "35 publications importées : 0 nouvelles, 35 mises à jour."
+    assert result.stdout.strip() == "35 publications importées (nouvelles : 0, mises à jour : 35)."
     result = runner.invoke(cli, ["export", "--format", "json"], obj={})
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
@@ -289,7 +292,7 @@ def test_cli_bad_file_exits_non_zero_and_saves_nothing(runner: CliRunner, sqlite
     assert result.exit_code == 1
     assert "Ligne 3, champ « kind » : « offre » n'est pas accepté" in result.stderr
     assert "Ligne 11, champ « available_until »" in result.stderr
-    assert "Rien n'a été importé : le fichier contient 7 problème(s)." in result.stderr
+    assert "Rien n'a été importé : le fichier contient 7 problèmes." in result.stderr
     assert result.stdout == ""
     assert _count(sqlite_url) == 0
 
@@ -317,3 +320,28 @@ def test_detect_language_declines_when_unsure() -> None:
 
     assert detect_language("OK 👍", "it") == "it"
     assert detect_language("Compra pública") is None  # Spanish or Portuguese? too close to call
+
+
+TRICKY_CELLS = [
+    'Budget;=HYPERLINK("http://x.example")',
+    "Note, @SUM(A1:A9)",
+    "\u200b=1+1",
+    "\ufeff+cmd|' /C calc'!A0",
+    " \t-2+3",
+    "'already quoted",
+    "''twice",
+    "plain, ordinary; text",
+    "a;'b,''c",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY_CELLS)
+def test_every_part_that_could_start_a_formula_is_defused_and_restored(value: str) -> None:
+    from bot.transfer.files import _FORMULA_START, _from_csv_cell, _to_csv_cell
+
+    cell = _to_csv_cell(value)
+    for part in re.split(r"[;,]", cell):
+        visible = part.lstrip(" \u200b\ufeff")
+        assert not visible or visible[0] not in _FORMULA_START, (value, cell)
+    assert _from_csv_cell(cell) == value

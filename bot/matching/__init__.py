@@ -2,7 +2,8 @@
 
 `Matcher` (one per process, in `Deps.matcher`) gives instant suggestions for a saved post
 (`suggest`), whole rounds with the needs left out and why (`run_round`), and stores a round
-(`record_round`). Weights and rules live in `config.py`.
+(`record_round`). Weights and knobs live in `config.py`; what may be suggested at all, in
+`eligibility.py`.
 """
 
 from bot.matching.config import WEIGHTS, MatchingConfig, Weights

@@ -21,7 +21,9 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import N_, translator
 from bot.matching import reasons as reason_text
-from bot.matching.config import SETTLED, MatchingConfig
+from bot.matching.config import MatchingConfig
+from bot.matching.eligibility import Barriers, community_barriers, is_open, refusal
+from bot.matching.encoder import UniversalSentenceEncoder
 from bot.matching.index import NEED, OFFER, TOPIC_SLUGS, CommunityIndex
 from bot.matching.scoring import (
     BlockOutcome,
@@ -35,16 +37,13 @@ from bot.matching.scoring import (
     score_block,
 )
 from bot.matching.text import PREFIX, PREFIX_MARK, Normaliser
-from bot.ports import Clock, SystemClock
+from bot.ports import Clock, Encoder, SystemClock
 from storage.models import (
     Match,
     MatchRound,
     MatchStatus,
-    Member,
-    OrganisationBlock,
     Post,
     PostKind,
-    PostStatus,
     Response,
 )
 
@@ -78,14 +77,15 @@ class Suggestion:
     score: float  # in [0, 1]
     shared_topics: tuple[str, ...]  # topic slugs, strongest first
     key_terms: tuple[str, ...]  # words both posts use; "financiación/financing" across languages
+    similar_purpose: bool  # the sentence vectors carry the pair: same aim, in other words
 
     def reasons(self, language: str) -> list[str]:
-        """Why this pair, in `language`: shared topics (labels translated) and key terms."""
-        return reason_text.render(self.shared_topics, self.key_terms, language)
+        """Why this pair, in `language`: shared topics (labels translated), key terms, similar purpose."""
+        return reason_text.render(self.shared_topics, self.key_terms, language, purpose=self.similar_purpose)
 
     def stored_reasons(self) -> list[str]:
         """The language-neutral form kept in `Match.reasons` (see `reasons.render_stored`)."""
-        return reason_text.neutral(self.shared_topics, self.key_terms)
+        return reason_text.neutral(self.shared_topics, self.key_terms, purpose=self.similar_purpose)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ class Unmatched:
             _UNMATCHED_KEYS[self.reason],
             score=f"{self.best_score:.2f}",
             minimum=f"{min_score:.2f}",
-            capacity=capacity,
+            count=capacity,
         )
 
 
@@ -140,9 +140,12 @@ class ScoredPair:
 class Matcher:
     """Scores every (need, offer) pair of a community. Thread-safe; create one per process."""
 
-    def __init__(self, config: MatchingConfig | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: MatchingConfig | None = None, *, clock: Clock | None = None, encoder: Encoder | None = None
+    ) -> None:
         self.config = config or MatchingConfig()
         self._clock = clock or SystemClock()
+        self.encoder: Encoder = encoder or UniversalSentenceEncoder()
         self._normaliser = Normaliser()
         self._indexes: dict[int, CommunityIndex] = {}
         self._lock = threading.Lock()
@@ -153,7 +156,9 @@ class Matcher:
         with self._lock:
             index = self._indexes.get(community_id)
             if index is None:
-                index = self._indexes[community_id] = CommunityIndex(community_id, self._normaliser, self.config)
+                index = self._indexes[community_id] = CommunityIndex(
+                    community_id, self._normaliser, self.encoder, self.config
+                )
         with index.lock:
             index.sync(session, thorough=thorough)
         return index
@@ -166,8 +171,9 @@ class Matcher:
     def suggest(self, session: Session, post: Post, k: int = 3) -> list[Suggestion]:
         """The `k` best counterparts of a saved post (offers for a need, needs for an offer), every
         rule applied, best first; [] when none scores above the minimum or the post is not open."""
-        if post.status != PostStatus.open or post.id is None or k <= 0:
+        if post.id is None or k <= 0 or not is_open(post, self._today()):
             return []
+        barriers = community_barriers(session, post.community_id, self._clock.now(), involving=post)
         index = self.index(session, post.community_id, thorough=False)
         with index.lock:
             index.upsert(post)
@@ -176,15 +182,14 @@ class Matcher:
             allowed = np.zeros(len(scores), dtype=np.bool_)
             allowed[index.open_rows(OFFER if post.kind == PostKind.need else NEED, self._today())] = True
             allowed &= index.organisation.view() != post.organisation_id
-            allowed &= ~self._excluded_for(session, index, post)
+            allowed &= ~_excluded_for(index, post, barriers)
             allowed &= scores >= self.config.min_score
             candidates = np.flatnonzero(allowed)
             ranked = candidates[np.argsort(-scores[candidates], kind="stable")[: 3 * k]]
-            # The index may lag edits made by another process by a few seconds: check the status.
+            # The index may lag edits made by another process by a few seconds: the rule decides.
             found = _posts(session, index.post_id.view()[ranked].tolist())
-            today = self._today()
             best = np.asarray(
-                [at for at in ranked.tolist() if _still_open(found.get(int(index.post_id.array[at])), today)][:k],
+                [at for at in ranked.tolist() if _allowed(post, found.get(int(index.post_id.array[at])), barriers)][:k],
                 dtype=np.intp,
             )
             mine = np.full(len(best), me, dtype=np.intp)
@@ -192,9 +197,9 @@ class Matcher:
             explained = self._explain(index, need_rows, offer_rows)
             others = index.post_id.view()[best].tolist()
         suggestions = []
-        for other, score, (topics, terms) in zip(others, scores[best].tolist(), explained, strict=True):
+        for other, score, (topics, terms, purpose) in zip(others, scores[best].tolist(), explained, strict=True):
             need, offer = (post, found[other]) if post.kind == PostKind.need else (found[other], post)
-            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms))
+            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms, purpose))
         return suggestions
 
     def _scores_of_row(self, index: CommunityIndex, row: int) -> npt.NDArray[np.float32]:
@@ -202,40 +207,12 @@ class Matcher:
         terms = index.term_matrix()
         query = np.asarray(terms[row].toarray(), dtype=np.float32).ravel()
         topics = index.topic_matrix()
-        scores = weights.text * (terms @ query) + weights.topic * (topics @ topics[row])
-        return np.clip(np.asarray(scores, dtype=np.float32), 0.0, 1.0)
-
-    def _excluded_for(self, session: Session, index: CommunityIndex, post: Post) -> npt.NDArray[np.bool_]:
-        """Index rows the rules forbid for this post: settled pairs, and blocks either way."""
-        excluded = np.zeros(index.post_id.rows, dtype=np.bool_)
-        is_need = post.kind == PostKind.need
-        mine, theirs = (Match.need_id, Match.offer_id) if is_need else (Match.offer_id, Match.need_id)
-        settled = session.exec(
-            select(theirs).where(mine == post.id, col(Match.status).in_([status.value for status in SETTLED]))
-        ).all()
-        rows = [index.row_of[other] for other in settled if other in index.row_of]
-        excluded[rows] = True
-        if is_need:
-            blocked = session.exec(
-                select(OrganisationBlock.blocked_organisation_id).where(OrganisationBlock.member_id == post.member_id)
-            ).all()
-            excluded |= np.isin(index.organisation.view(), np.asarray(blocked, dtype=np.int64))
-        else:
-            blockers = session.exec(
-                select(OrganisationBlock.member_id).where(
-                    OrganisationBlock.blocked_organisation_id == post.organisation_id
-                )
-            ).all()
-            excluded |= np.isin(index.member.view(), np.asarray(blockers, dtype=np.int64))
-        # A paused member (`/pause until …`) is not put forward to others until the pause ends.
-        paused = session.exec(
-            select(Member.id).where(
-                Member.community_id == post.community_id, col(Member.paused_until) > self._clock.now()
-            )
-        ).all()
-        if paused:
-            excluded |= np.isin(index.member.view(), np.asarray(paused, dtype=np.int64))
-        return excluded
+        scores = np.asarray(weights.text * (terms @ query) + weights.topic * (topics @ topics[row]), dtype=np.float32)
+        purpose = index.purpose()
+        scores -= np.float32(purpose.offset)
+        others, cosines = index.cosines_with(row)  # the same kind's rows are never suggested
+        scores[others] += np.float32(purpose.scale) * cosines
+        return np.clip(scores, 0.0, 1.0)
 
     # --- rounds -------------------------------------------------------------------------------
 
@@ -252,16 +229,15 @@ class Matcher:
         `capacity` needs (best scores first), and every need left without one with the reason."""
         capacity = self.config.capacity if capacity is None else capacity
         min_score = self.config.min_score if min_score is None else min_score
+        barriers = community_barriers(session, community_id, self._clock.now())
         index = self.index(session, community_id)
         with index.lock:
-            needs, offers = self._side(index, NEED), self._side(index, OFFER)
+            needs, offers = self._side(index, NEED, barriers), self._side(index, OFFER, barriers)
             posts: dict[int, Post] = {}
             need_ids, offer_ids = needs.post_id.tolist(), offers.post_id.tolist()
             # Every need is in the result (suggested or unmatched): read them while the workers score.
             outcomes = self._outcomes(
-                session,
-                community_id,
-                index,
+                barriers,
                 needs,
                 offers,
                 top_k * self.config.candidates,
@@ -280,9 +256,11 @@ class Matcher:
             reasons = _unmatched_reasons(outcomes, len(needs.rows), len(offers.rows), need)
         posts.update(_posts(session, [offer_ids[at] for at in set(offer.tolist())]))
         suggestions = [
-            Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms)
-            for n, o, s, (topics, terms) in zip(need.tolist(), offer.tolist(), score.tolist(), explained, strict=True)
-            if need_ids[n] in posts and offer_ids[o] in posts
+            Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms, purpose)
+            for n, o, s, (topics, terms, purpose) in zip(
+                need.tolist(), offer.tolist(), score.tolist(), explained, strict=True
+            )
+            if need_ids[n] in posts and _allowed(posts[need_ids[n]], posts.get(offer_ids[o]), barriers)
         ]
         unmatched = [
             Unmatched(posts[need_ids[n]], reason, round(best, 4))
@@ -294,10 +272,11 @@ class Matcher:
     def scored_pairs(self, session: Session, community_id: int, *, per_need: int = 8) -> list[ScoredPair]:
         """The `per_need` best allowed pairs of each open need above the minimum score, no capacity
         applied: the material working groups are made of."""
+        barriers = community_barriers(session, community_id, self._clock.now())
         index = self.index(session, community_id)
         with index.lock:
-            needs, offers = self._side(index, NEED), self._side(index, OFFER)
-            outcomes = self._outcomes(session, community_id, index, needs, offers, per_need, self.config.min_score)
+            needs, offers = self._side(index, NEED, barriers), self._side(index, OFFER, barriers)
+            outcomes = self._outcomes(barriers, needs, offers, per_need, self.config.min_score)
             candidates = Candidates()
             for outcome in outcomes:
                 candidates.add(outcome)
@@ -312,15 +291,19 @@ class Matcher:
                     round(float(s), 4),
                     topics,
                 )
-                for n, o, s, (topics, _) in zip(need, offer, score, explained, strict=True)
+                for n, o, s, (topics, _, _) in zip(need, offer, score, explained, strict=True)
             ]
 
-    def _side(self, index: CommunityIndex, kind: int) -> Side:
+    def _side(self, index: CommunityIndex, kind: int, barriers: Barriers) -> Side:
+        """The open posts of one kind whose authors are not paused (see `eligibility`)."""
         rows = index.open_rows(kind, self._today())
+        rows = rows[~np.isin(index.member.view()[rows], _ids(barriers.paused))]
         return Side(
             rows=rows,
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
+            semantic=index.vectors(rows),
+            purpose=index.purpose(),
             organisation=index.organisation.view()[rows],
             member=index.member.view()[rows],
             post_id=index.post_id.view()[rows],
@@ -329,9 +312,7 @@ class Matcher:
 
     def _outcomes(
         self,
-        session: Session,
-        community_id: int,
-        index: CommunityIndex,
+        barriers: Barriers,
         needs: Side,
         offers: Side,
         keep: int,
@@ -341,7 +322,7 @@ class Matcher:
     ) -> list[BlockOutcome]:
         """Score every block of needs; `meanwhile` runs on this thread (it may use the session)
         while the workers score."""
-        rules = _exclusions(session, community_id, needs, offers)
+        rules = _exclusions(barriers, needs, offers)
         rows = max(1, min(self.config.block_rows, self.config.block_floats // max(len(offers.rows), 1)))
         parts = list(blocks(len(needs.rows), rows))
         workers = max(1, min(self.config.workers, len(parts)))
@@ -368,13 +349,14 @@ class Matcher:
 
     def _explain(
         self, index: CommunityIndex, need_rows: npt.NDArray[np.intp], offer_rows: npt.NDArray[np.intp]
-    ) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-        """Shared topics and key terms of each (need, offer) pair of index rows. Vectorised products;
-        the loop runs over the chosen pairs only."""
+    ) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
+        """Shared topics, key terms and whether the purpose carries each (need, offer) pair of index
+        rows. Vectorised products; the loop runs over the chosen pairs only."""
         if len(need_rows) == 0:
             return []
         topics = index.topic_matrix()
         shared = topics[need_rows] * topics[offer_rows]
+        purpose = self._purpose_carries(index, need_rows, offer_rows, shared.sum(axis=1)).tolist()
         strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
         terms = index.term_matrix()
         common = terms[need_rows].multiply(terms[offer_rows]).tocsr()
@@ -389,8 +371,27 @@ class Matcher:
         for pair, (top, weights) in enumerate(zip(strongest.tolist(), shared.tolist(), strict=True)):
             slugs = tuple(TOPIC_SLUGS[at] for at in top if weights[at] > 0)
             columns = ranked[bounds[pair] : bounds[pair + 1]]
-            explained.append((slugs, self._words(index, columns, need_languages[pair], offer_languages[pair])))
+            words = self._words(index, columns, need_languages[pair], offer_languages[pair])
+            explained.append((slugs, words, purpose[pair]))
         return explained
+
+    def _purpose_carries(
+        self,
+        index: CommunityIndex,
+        need_rows: npt.NDArray[np.intp],
+        offer_rows: npt.NDArray[np.intp],
+        topic_cosines: npt.NDArray[np.float32],
+    ) -> npt.NDArray[np.bool_]:
+        """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
+        and outweighs what shared topics and words give."""
+        weights = self.config.weights
+        terms = index.term_matrix()
+        cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
+        part = index.purpose()
+        purpose = part.scale * cosines - part.offset
+        text = np.asarray(terms[need_rows].multiply(terms[offer_rows]).sum(axis=1)).ravel()
+        lexical = weights.text * text + weights.topic * topic_cosines
+        return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
 
     def _words(
         self, index: CommunityIndex, columns: Iterable[int], need_language: int, offer_language: int
@@ -461,10 +462,28 @@ class Matcher:
             session.exec(_insert_new_pairs(session), params=rows)
 
 
-def _still_open(post: Post | None, today: date) -> bool:
-    if post is None or post.status != PostStatus.open:
+def _allowed(mine: Post, other: Post | None, barriers: Barriers) -> bool:
+    """The rule itself, for a pair the masks let through (the index may lag other processes)."""
+    if other is None:
         return False
-    return post.available_until is None or post.available_until >= today
+    need, offer = (mine, other) if mine.kind == PostKind.need else (other, mine)
+    return refusal(need, offer, barriers) is None
+
+
+def _ids(members: Iterable[int]) -> npt.NDArray[np.int64]:
+    return np.fromiter(members, dtype=np.int64)
+
+
+def _excluded_for(index: CommunityIndex, post: Post, barriers: Barriers) -> npt.NDArray[np.bool_]:
+    """Index rows `eligibility` forbids for this post, as a mask: settled pairs, paused authors and
+    blocks either way (same organisation and open status are masked by the caller)."""
+    excluded = np.zeros(index.post_id.rows, dtype=np.bool_)
+    is_need = post.kind == PostKind.need
+    settled = [offer if is_need else need for need, offer in barriers.settled if post.id in (need, offer)]
+    excluded[[index.row_of[other] for other in settled if other in index.row_of]] = True
+    excluded |= np.isin(index.organisation.view(), _ids(barriers.blocked_by(post.member_id)))
+    excluded |= np.isin(index.member.view(), _ids(barriers.blockers_of(post.organisation_id) | barriers.paused))
+    return excluded
 
 
 def _insert_new_pairs(session: Session) -> Any:
@@ -487,32 +506,25 @@ def _posts(session: Session, ids: Sequence[int]) -> dict[int, Post]:
     return found
 
 
-def _exclusions(session: Session, community_id: int, needs: Side, offers: Side) -> Exclusions:
+def _exclusions(barriers: Barriers, needs: Side, offers: Side) -> Exclusions:
+    """`eligibility`'s settled pairs and blocks as (needs x offers) masks of the round."""
     shape = (len(needs.rows), len(offers.rows))
     need_at = {int(post_id): at for at, post_id in enumerate(needs.post_id)}
     offer_at = {int(post_id): at for at, post_id in enumerate(offers.post_id)}
-    settled = session.exec(
-        select(Match.need_id, Match.offer_id).where(
-            Match.community_id == community_id, col(Match.status).in_([status.value for status in SETTLED])
-        )
-    ).all()
-    pairs = [(need_at[n], offer_at[o]) for n, o in settled if n in need_at and o in offer_at]
+    pairs = [(need_at[n], offer_at[o]) for n, o in barriers.settled if n in need_at and o in offer_at]
     settled_matrix = pair_matrix(
         np.asarray([n for n, _ in pairs], dtype=np.int64),
         np.asarray([o for _, o in pairs], dtype=np.int64),
         shape,
     )
-    blocks_ = session.exec(
-        select(OrganisationBlock.member_id, OrganisationBlock.blocked_organisation_id)
-        .join(Member, col(Member.id) == OrganisationBlock.member_id)
-        .where(Member.community_id == community_id)
-    ).all()
     need_parts, offer_parts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for member_id, organisation_id in blocks_:  # one step per block, not per pair
-        mine = np.flatnonzero(needs.member == member_id)
-        theirs = np.flatnonzero(offers.organisation == organisation_id)
-        need_parts.append(np.repeat(mine, len(theirs)))
-        offer_parts.append(np.tile(theirs, len(mine)))
+    for member_id, organisation_id in barriers.blocks:  # one step per block, not per pair; either way
+        for mine, theirs in (
+            (np.flatnonzero(needs.member == member_id), np.flatnonzero(offers.organisation == organisation_id)),
+            (np.flatnonzero(needs.organisation == organisation_id), np.flatnonzero(offers.member == member_id)),
+        ):
+            need_parts.append(np.repeat(mine, len(theirs)))
+            offer_parts.append(np.tile(theirs, len(mine)))
     blocked_matrix = pair_matrix(np.concatenate(need_parts), np.concatenate(offer_parts), shape)
     return Exclusions(settled=settled_matrix, blocked=blocked_matrix)
 

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from bot.groups import GroupProposal
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.matching.matcher import RoundResult
 from bot.text import shorten
 
@@ -67,10 +67,18 @@ def _post(ref: str, title: str) -> str:
     return shorten(f"{ref} {title}", _POST_WIDTH).ljust(_POST_WIDTH)
 
 
+def round_counts(tr: Translator, result: RoundResult) -> dict[str, str]:
+    """ "5 suggestions" and "for 3 needs", each in its own plural form, for a round's summary line."""
+    return {
+        "suggestions": tr.n("matching.round_suggestions", len(result.suggestions)),
+        "for_needs": tr.n("matching.round_for_needs", len(result.by_need())),
+    }
+
+
 def round_text(result: RoundResult, language: str) -> str:
     tr = translator(language)
     lines = [
-        tr.t("matching.round_summary", suggestions=len(result.suggestions), needs=len(result.by_need())),
+        tr.t("matching.round_summary", **round_counts(tr, result)),
         "",
         f"{tr.t('matching.column_need'):<{_POST_WIDTH}}  {tr.t('matching.column_offer'):<{_POST_WIDTH}}  "
         f"{tr.t('matching.column_score'):>5}  {tr.t('matching.column_reasons')}",
@@ -113,7 +121,7 @@ def groups_json(proposal: GroupProposal, language: str) -> str:
 
 def groups_text(proposal: GroupProposal, language: str) -> str:
     tr = translator(language)
-    lines = [] if proposal.groups else [tr.t("matching.groups_none", min_size=proposal.min_size)]
+    lines = [] if proposal.groups else [tr.t("matching.groups_none", count=proposal.min_size)]
     for number, group in enumerate(proposal.groups, start=1):
         lines.append(tr.t("matching.group_heading", number=number, name=group.name(language)))
         lines.append("  " + tr.t("matching.group_members", members=", ".join(m.name for m in group.members)))

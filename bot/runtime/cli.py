@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-import logging
+import sys
 from pathlib import Path
 
 import click
 
 from bot.config import Settings
 from bot.deps import Deps
-from bot.i18n import translator
-from bot.runtime.compose import build_deps, warm_up
+from bot.i18n import language_choices, language_from_name, translator
+from bot.runtime.compose import adopt_settings_once, build_deps, derived_secrets, wait_for_database, warm_up
+from bot.runtime.logs import logging_to_stderr
 from storage.migrate import upgrade
 
 
@@ -25,15 +27,15 @@ def _deps(ctx: click.Context) -> Deps:
 
 
 @click.group()
-@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default: LOG_LEVEL or INFO).")
+@click.option(
+    "-v", "--verbose", count=True, help="Log more on stderr: -v info, -vv debug (default: warnings, or LOG_LEVEL)."
+)
 @click.pass_context
-def cli(ctx: click.Context, log_level: str | None) -> None:
+def cli(ctx: click.Context, verbose: int) -> None:
     """Peerlink: offers, needs, peer matches, working groups and meetings."""
     ctx.ensure_object(dict)
-    logging.basicConfig(
-        level=(log_level or Settings().log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    settings = Settings()
+    ctx.with_resource(logging_to_stderr(verbose, settings, extra_secrets=derived_secrets(settings)))
 
 
 @cli.group()
@@ -46,10 +48,41 @@ def db_upgrade() -> None:
     """Apply every pending migration (the release phase)."""
     deps = build_deps(Settings(), migrate=False)
     try:
-        upgrade(deps.engine)
+        upgrade(deps.engine, secret_keys=deps.settings.secret_keys)
+        adopt_settings_once(deps.engine, deps.settings)
     finally:
         deps.engine.dispose()
     click.echo(translator(deps.settings.default_language).t("core.cli_database_ready"))
+
+
+@cli.group()
+def secrets() -> None:
+    """Keys that seal stored credentials (PEERLINK_SECRET_KEY)."""
+
+
+@secrets.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key: put it first in PEERLINK_SECRET_KEY (comma-separated, newest first)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@secrets.command("rotate")
+@click.pass_context
+def secrets_rotate(ctx: click.Context) -> None:
+    """Seal every stored credential again with the first key; the other keys may then be dropped."""
+    from bot.credentials import reseal_credentials
+    from storage.db import transaction
+    from storage.sealed import Sealer, SealError
+
+    deps = _deps(ctx)
+    try:
+        with transaction(deps.sessions) as session:
+            reseal_credentials(session, Sealer(deps.settings.secret_keys))
+    except SealError as problem:
+        raise click.ClickException(str(problem)) from problem
+    click.echo(translator(deps.settings.default_language).t("core.cli_credentials_resealed"))
 
 
 @cli.command()
@@ -58,13 +91,12 @@ def db_upgrade() -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int | None) -> None:
     """Run the web process: Slack events, the Telegram webhook and /healthz."""
-    import uvicorn
-
-    from bot.runtime.web import build_web_app
+    from bot.runtime.web import serve as serve_web
 
     deps = _deps(ctx)
+    wait_for_database(deps)
     warm_up(deps)
-    uvicorn.run(build_web_app(deps), host=host, port=port or deps.settings.port, log_level="info")
+    serve_web(deps, host=host, port=port or deps.settings.port)
 
 
 @cli.group()
@@ -78,6 +110,7 @@ def role() -> None:
 @click.pass_context
 def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
     """Give IDENTITY (slack:<user-id> or telegram:<user-id>) a role; works before they ever wrote."""
+    from bot.audit import Action, Source, record
     from bot.roles import grant, parse_identity
     from storage.db import transaction
     from storage.models import Role
@@ -88,8 +121,61 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
         raise click.BadParameter(str(problem), param_hint="IDENTITY") from problem
     deps = _deps(ctx)
     with transaction(deps.sessions) as session:
-        grant(session, platform=platform, user_id=user_id, role=Role(role_name))
+        member = grant(session, platform=platform, user_id=user_id, role=Role(role_name))
+        session.flush()
+        record(
+            session,
+            community_id=member.community_id,
+            action=Action.role,
+            now=deps.clock.now(),
+            subject_member_id=member.id,
+            target=role_name,
+            source=Source.cli,
+        )
     click.echo(translator(deps.settings.default_language).t("core.cli_role_granted", identity=identity, role=role_name))
+
+
+@cli.command("forget")
+@click.argument("identity")
+@click.option(
+    "--posts",
+    type=click.Choice(["keep", "delete"]),
+    required=True,
+    help="keep: leave the person's posts to their organisation when others remain in it; delete: erase them.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget_command(ctx: click.Context, identity: str, posts: str, yes: bool) -> None:
+    """Erase everything about IDENTITY (slack:<user-id> or telegram:<user-id>), as /forgetme does."""
+    from bot.audit import Source
+    from bot.privacy.erase import forget
+    from bot.privacy.person import find_person
+    from bot.roles import parse_identity
+    from storage.db import transaction
+
+    try:
+        platform, user_id = parse_identity(identity)
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), param_hint="IDENTITY") from problem
+    deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
+    if not yes:
+        click.confirm(tr.t("privacy.cli_confirm", identity=identity), abort=True)
+    with transaction(deps.sessions) as session:
+        person = find_person(session, platform=platform, user_id=user_id)
+        if person is None:
+            click.echo(tr.t("privacy.cli_unknown", identity=identity), err=True)
+            ctx.exit(1)
+        erased = forget(session, person, keep_posts=posts == "keep", now=deps.clock.now(), source=Source.cli)
+    click.echo(
+        tr.t(
+            "privacy.cli_forgotten",
+            identity=identity,
+            deleted=erased.posts_deleted,
+            kept=erased.posts_kept,
+            withdrawn=erased.matches_withdrawn,
+        )
+    )
 
 
 @cli.command()
@@ -101,25 +187,39 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
     help='Who you are: "Name@Organisation".',
 )
 @click.option("--demo", is_flag=True, help="Load the demo partnership first (safe to repeat).")
+@click.option(
+    "--files",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where files (calendar invitations, exports) are written. Default: ./peerlink-files",
+)
 @click.pass_context
-def console(ctx: click.Context, identity: str, demo: bool) -> None:
+def console(ctx: click.Context, identity: str, demo: bool, folder: Path | None) -> None:
     """Chat with the bot in this terminal (line by line when stdin is piped)."""
-    import sys
-
     from bot.runtime.worker import embedded_worker
-    from handlers.console import Console, console_sender, run
+    from handlers.console import FILES, Console, ConsoleNotifier, Files, chat, console_sender, open_terminal
 
-    if ctx.parent is not None and ctx.parent.params.get("log_level") is None:
-        logging.getLogger().setLevel(logging.WARNING)  # the terminal is the chat: keep it quiet
     deps = _deps(ctx)
-    if demo:
-        from bot.demo import load_demo
-        from storage.db import transaction
+    files = Files(folder or FILES)
+    with open_terminal(sys.stdin, sys.stdout) as (lines, screen):
+        console = Console(deps, console_sender(identity), files)
+        # Ctrl-C at any point from here leaves the same way; while the last messages go out, it
+        # only skips waiting for them.
+        with contextlib.suppress(KeyboardInterrupt):
+            if demo:
+                _load_demo(deps)
+            with embedded_worker(deps, ConsoleNotifier(screen, files)):
+                chat(console, lines, screen)
+        screen.show(console.farewell())
 
-        with transaction(deps.sessions) as session:
-            load_demo(session)
-    with embedded_worker(deps, sys.stdout):
-        run(Console(deps, console_sender(identity)), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+
+def _load_demo(deps: Deps) -> int:
+    from bot.demo import load_demo
+    from storage.db import transaction
+
+    with transaction(deps.sessions) as session:
+        return load_demo(session, deps.encoder)
 
 
 @cli.command("import")
@@ -127,20 +227,27 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
 @click.pass_context
 def import_command(ctx: click.Context, file: Path) -> None:
     """Import offers and needs from CSV, JSON or JSON Lines: all rows or none."""
-    from bot.transfer import ImportFailed, describe, import_file
+    from bot.transfer import ImportFailed, describe, import_records, read_records
     from storage.db import transaction
 
     deps = _deps(ctx)
     tr = translator(deps.settings.default_language)
     try:
-        with transaction(deps.sessions) as session:
-            result = import_file(session, file, default_language=deps.settings.default_language)
+        records = read_records(file)
+        with (
+            transaction(deps.sessions) as session,
+            click.progressbar(length=len(records), label=tr.t("matching.vectors_progress"), file=sys.stderr) as bar,
+        ):
+            result = import_records(
+                session, records, default_language=deps.settings.default_language, encoder=deps.encoder,
+                progress=bar.update,
+            )  # fmt: skip
     except ImportFailed as failed:
         for problem in failed.problems:
             click.echo(describe(problem, tr), err=True)
         click.echo(tr.t("transfer.import_failed", count=len(failed.problems)), err=True)
         ctx.exit(1)
-    click.echo(tr.t("transfer.imported", total=result.total, created=result.created, updated=result.updated))
+    click.echo(tr.t("transfer.imported", count=result.total, created=result.created, updated=result.updated))
 
 
 @cli.command("export")
@@ -149,11 +256,23 @@ def import_command(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export every post of the community, in the format `peerlink import` reads back."""
+    from bot.audit import Action, Source, record
     from bot.transfer import export_rows, write_csv, write_json
+    from storage.db import transaction
+    from storage.queries import default_community
 
     deps = _deps(ctx)
-    with deps.sessions() as session:
+    with transaction(deps.sessions) as session:
         rows = export_rows(session)
+        community_id = default_community(session=session).id or 0
+        record(
+            session,
+            community_id=community_id,
+            action=Action.export,
+            now=deps.clock.now(),
+            target=len(rows),
+            source=Source.cli,
+        )
     write = write_csv if fmt == "csv" else write_json
     if output is None:
         buffer = io.StringIO(newline="")
@@ -170,13 +289,26 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Load the demo partnership: nine partner cities and SSE actors (safe to repeat)."""
-    from bot.demo import load_demo
+    deps = _deps(ctx)
+    count = _load_demo(deps)
+    click.echo(translator(deps.settings.default_language).t("transfer.demo_loaded", count=count))
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Encode every post again, not only those without a vector.")
+@click.pass_context
+def reindex(ctx: click.Context, everything: bool) -> None:
+    """Store the sentence vector of every post that has none (posts saved before vectors existed)."""
+    from bot.matching.encoder import backfill, count_stale
     from storage.db import transaction
 
     deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
     with transaction(deps.sessions) as session:
-        count = load_demo(session)
-    click.echo(translator(deps.settings.default_language).t("transfer.demo_loaded", count=count))
+        total = count_stale(session, deps.encoder, everything=everything)
+        with click.progressbar(length=total, label=tr.t("matching.vectors_progress"), file=sys.stderr) as bar:
+            done = backfill(session, deps.encoder, everything=everything, progress=bar.update)
+    click.echo(tr.t("matching.reindexed", count=done))
 
 
 @cli.command()
@@ -186,8 +318,21 @@ def worker(ctx: click.Context) -> None:
     from bot.runtime.worker import main as run_worker
 
     deps = _deps(ctx)
+    wait_for_database(deps)
     warm_up(deps)
     run_worker(deps)
+
+
+def _known_language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """`--language` takes a code or a name (`es`, `español`, `Spanish`); anything else is an error
+    listing the choices, never a silent fallback to English."""
+    if value is None:
+        return None
+    code = language_from_name(value)
+    if code is None:
+        tr = translator(Settings().default_language)
+        raise click.BadParameter(tr.t("core.cli_unknown_language", value=value[:40], options=language_choices()))
+    return code
 
 
 def _community_language(deps: Deps, language: str | None) -> tuple[int, str]:
@@ -205,7 +350,9 @@ def _community_language(deps: Deps, language: str | None) -> tuple[int, str]:
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Suggestions per need.")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "text"]), default="text", show_default=True)
 @click.option("--capacity", type=click.IntRange(1), default=None, help="Needs per offer at most (default: 5).")
-@click.option("--language", default=None, help="Language of the reasons (default: the community's).")
+@click.option(
+    "--language", default=None, callback=_known_language, help="Language of the reasons (default: the community's)."
+)
 @click.option("--record", is_flag=True, help="Store the suggestions as matches (status suggested).")
 @click.pass_context
 def match_command(
@@ -232,7 +379,12 @@ def match_command(
 @cli.command("groups")
 @click.option("--size", default="3-6", show_default=True, help="Smallest and largest group, e.g. 3-6.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
-@click.option("--language", default=None, help="Language of names and reasons (default: the community's).")
+@click.option(
+    "--language",
+    default=None,
+    callback=_known_language,
+    help="Language of names and reasons (default: the community's).",
+)
 @click.option("--save", is_flag=True, help="Store the groups as working groups.")
 @click.pass_context
 def groups_command(ctx: click.Context, size: str, fmt: str, language: str | None, save: bool) -> None:
@@ -252,6 +404,69 @@ def groups_command(ctx: click.Context, size: str, fmt: str, language: str | None
         if save:
             save_groups(session, proposal, language=language)
     click.echo(groups_json(proposal, language) if fmt == "json" else groups_text(proposal, language))
+
+
+@cli.command("map")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")
+@click.option("--by", type=click.Choice(["city", "group"]), default="city", show_default=True, help="Group by.")
+@click.option("--language", default=None, help="Language of the labels (default: the community's).")
+@click.pass_context
+def map_command(ctx: click.Context, out: Path, by: str, language: str | None) -> None:
+    """Draw the synergy map: offers meet needs, by city or working group."""
+    from bot.picture.synergy_map import draw_map
+    from storage.models import Community
+
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    tr = translator(language)
+    with deps.sessions() as session:
+        community = session.get_one(Community, community_id)
+        png = draw_map(
+            session,
+            deps.matcher,
+            community_id,
+            community=community.name,
+            tr=tr,
+            by="group" if by == "group" else "city",
+        )
+    if png is None:
+        click.echo(tr.t("picture.map_empty"), err=True)
+        ctx.exit(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(png)
+    click.echo(tr.t("picture.cli_written", path=out))
+
+
+@cli.command("report")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to."
+)
+@click.option("--language", default=None, help="Language of the report (default: the community's).")
+@click.pass_context
+def report_command(ctx: click.Context, out: Path, language: str | None) -> None:
+    """Write the partnership report: one self-contained HTML page (map, topics by city, groups, funnel)."""
+    from bot.members import zone
+    from bot.picture.report import build_report
+    from storage.models import Community
+
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    now = deps.clock.now()
+    with deps.sessions() as session:
+        community = session.get_one(Community, community_id)
+        page = build_report(
+            session,
+            deps.matcher,
+            community_id,
+            community=community.name,
+            tr=translator(language),
+            zone=zone(community.timezone),
+            now=now,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"peerlink-report-{now.strftime('%Y%m%d-%H%M')}.html"
+    path.write_text(page, encoding="utf-8")
+    click.echo(translator(language).t("picture.cli_written", path=path))
 
 
 def main() -> None:

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.middleware import Middleware
+from starlette.routing import Route
 
 from bot.deps import Deps
+from bot.runtime.probes import RequestMetrics, probe_routes
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
 
-async def healthz(_request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
 def build_web_app(deps: Deps) -> Starlette:
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes = probe_routes(deps)
     lifespans: list[Lifespan] = []
     if deps.settings.telegram_enabled and deps.settings.telegram_webhook_url:
         from handlers.telegram.webhook import webhook
@@ -33,7 +32,9 @@ def build_web_app(deps: Deps) -> Starlette:
         from handlers.slack.web import slack_routes
 
         routes += slack_routes(deps)
-    return Starlette(routes=routes, lifespan=_together(lifespans))
+    paths = [route.path for route in routes if isinstance(route, Route)]
+    middleware = [Middleware(RequestMetrics, metrics=deps.metrics, routes=paths)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=_together(lifespans))
 
 
 def _together(lifespans: list[Lifespan]) -> Lifespan:
@@ -47,3 +48,32 @@ def _together(lifespans: list[Lifespan]) -> Lifespan:
             yield
 
     return lifespan
+
+
+GRACE_SECONDS = 20  # on SIGTERM, requests in flight get this long to finish
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal that stopped it, so a requested stop exited 143; a stop we
+    asked for and completed is a clean exit (0)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+def serve(deps: Deps, *, host: str, port: int) -> None:
+    # log_config=None: uvicorn's records go through our (redacting) root handler, not its own
+    config = uvicorn.Config(
+        build_web_app(deps), host=host, port=port, log_config=None, timeout_graceful_shutdown=GRACE_SECONDS
+    )
+    _Server(config).run()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +22,13 @@ EXPORT_COLUMNS = (
     "contact", "city", "country", "format", "available_until",
 )  # fmt: skip
 _ALIASES = {"organisation": "organization", "org": "organization", "type": "kind"}
-# A CSV cell starting like a formula runs as one when a spreadsheet opens the export (CSV injection);
-# export prefixes such cells with an apostrophe and import takes it off again.
-_FORMULA_START = ("=", "+", "-", "@")
+# A CSV cell starting like a formula runs as one when a spreadsheet opens the export (CSV injection),
+# and a spreadsheet that splits on ";" or "," starts a new cell after each: every such part whose
+# first visible character could start a formula (after spaces and invisible characters such as a
+# zero-width space) gets an apostrophe. Parts already starting with one get another, so import can
+# take exactly one off every part that starts with it and give back what was exported.
+_FORMULA_START = frozenset("=+-@\t\r")
+_PARTS = re.compile(r"([;,])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +187,22 @@ def write_csv(rows: Sequence[dict[str, Any]], stream: TextIO) -> None:
         writer.writerow({name: _to_csv_cell(value) for name, value in cells.items()})
 
 
+def _first_visible(part: str) -> str:
+    for char in part:
+        if char in _FORMULA_START:
+            return char
+        if not (char.isspace() or unicodedata.category(char) == "Cf"):
+            return char
+    return ""
+
+
+def _neutral(part: str) -> str:
+    return "'" + part if part.startswith("'") or _first_visible(part) in _FORMULA_START else part
+
+
 def _to_csv_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "".join(_neutral(part) for part in _PARTS.split(value))
 
 
 def _from_csv_cell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+    return "".join(part[1:] if part.startswith("'") else part for part in _PARTS.split(value))

@@ -10,6 +10,7 @@ from typing import Any
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import N_, normalise_language
 from bot.language import detect_language
+from bot.organisations import ORGANISATION_MAX
 from bot.text import clean, one_line
 from bot.topics import BY_SLUG, detect_topics, find_topic
 from bot.transfer.files import Record
@@ -17,7 +18,7 @@ from bot.transfer.problems import ImportFailed, Problem
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, PostFormat, PostKind, PostStatus
 
 # Column limits from storage/models.py, where a value would otherwise fail at the database.
-_LIMITS = {"ref": 64, "organization": 200, "contact": 200, "city": 100, "country": 100}
+_LIMITS = {"ref": 64, "organization": ORGANISATION_MAX, "contact": 200, "city": 100, "country": 100}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ class _Checker:
             self.problem(name, N_("transfer.problem_required"))
         limit = limit or _LIMITS.get(name)
         if limit is not None and len(value) > limit:
-            self.problem(name, N_("transfer.problem_too_long"), length=len(value), limit=limit)
+            self.problem(name, N_("transfer.problem_too_long"), count=len(value), limit=limit)
         return value
 
     def choice(self, name: str, choices: Iterable[str], *, required: bool = False) -> str | None:

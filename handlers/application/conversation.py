@@ -8,15 +8,21 @@ process, carries on at the same step.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 
 from bot.deps import Deps
-from bot.i18n import N_, translator
+from bot.errors import UserError
+from bot.i18n import N_, language_name, translator
+from bot.language import Heard, detect_language, hear
 from bot.members import resolve
 from bot.ports import Incoming, Reply
+from bot.posts import PostDraft
 from bot.text import clean
 from handlers.application import registry
 from handlers.application.flows import Outcome
 from handlers.application.flows.engine import FLOWS, end_conversation, park, save_state, start_flow
+from handlers.application.flows.post import save_post
 from handlers.application.turn import Turn
 from storage.db import transaction
 from storage.models import ConversationState
@@ -32,10 +38,17 @@ class Conversations:
         self.deps = deps
 
     def handle(self, incoming: Incoming) -> list[Reply]:
+        return self._answer(incoming, route)
+
+    def submit_post(self, incoming: Incoming, draft: PostDraft, *, organisation: str | None) -> list[Reply]:
+        """A post filled in all at once (the Slack modal), saved the way the conversation saves one."""
+        return self._answer(incoming, lambda turn: save_post(turn, draft, organisation=organisation))
+
+    def _answer(self, incoming: Incoming, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
         with transaction(self.deps.sessions) as session:
             who = resolve(session, incoming.sender)
             turn = Turn(self.deps, session, incoming, who, translator(who.language))
-            return route(turn)
+            return answered(turn, act)
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -58,28 +71,55 @@ def _state(turn: Turn) -> ConversationState | None:
     )
 
 
+def answered(turn: Turn, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
+    """`act`'s replies. A request that cannot be done (`UserError`, from any command, step or save)
+    is answered here, once, and nothing it had changed is kept. (The whole transaction is rolled
+    back, not a savepoint: on SQLite a savepoint opened before the first write pins a snapshot that
+    a concurrent writer makes stale, and the write then fails with "database is locked".)"""
+    try:
+        return act(turn)
+    except UserError as problem:
+        turn.session.rollback()
+        return [turn.say(problem.key, **problem.values)]
+
+
 def route(turn: Turn) -> list[Reply]:
     text = clean(turn.incoming.text[:MAX_INPUT])
     state = _state(turn)
-    command = parse_command(text) or _bare_word_command(turn, text, state)
+    command = parse_command(text)
     if command is not None:
         return _command(turn, *command, state)
     if state is not None:
         return _continue(turn, state, text)
     if not text:
         return [turn.say("core.error_empty_message")]
-    return [turn.say("core.not_understood")]
+    heard = hear(text, BARE_WORDS, prefer=turn.tr.language, greeting="start") if turn.incoming.is_private else None
+    if heard is not None:
+        return _bare_word(turn, heard)
+    return [_not_understood(turn, text)]
 
 
-def _bare_word_command(turn: Turn, text: str, state: ConversationState | None) -> tuple[str, str] | None:
-    """In a private chat with no conversation going, `offer` or `oferta` starts one (Slack's Messages tab)."""
-    if state is not None or not turn.incoming.is_private:
-        return None
-    word = text.strip().lower()
-    for name, key in BARE_WORDS.items():
-        if word in turn.tr.words(key):
-            return name, ""
-    return None
+def _bare_word(turn: Turn, heard: Heard) -> list[Reply]:
+    """A greeting ("hola", "cześć") or a command word ("ayuda", "ofrecer") in a private chat with no
+    conversation going, in any of the seven languages, is answered in the language of the word.
+
+    Someone who never told us their language (no `/language` choice, no platform locale) is then
+    written to in it from now on, and told so, when the word belongs to that language alone; a
+    choice already made is kept: "hola" answers in Spanish once, `/language es` changes it."""
+    spoken = replace(turn, tr=translator(heard.language))
+    notes: list[Reply] = []
+    if heard.unambiguous and turn.who.own_language is None and heard.language != turn.tr.language:
+        turn.who.member.language = heard.language
+        turn.session.add(turn.who.member)
+        notes.append(spoken.say("core.language_set", language=language_name(heard.language)))
+    return [*_command(spoken, heard.name, "", None), *notes]
+
+
+def _not_understood(turn: Turn, text: str) -> Reply:
+    """In the person's language; for someone who never told us theirs, the language of what they
+    wrote when it is long enough to tell."""
+    language = turn.tr.language if turn.who.own_language else detect_language(text, turn.tr.language)
+    return Reply(text=translator(language or turn.tr.language).t("core.not_understood"))
 
 
 def _command(turn: Turn, name: str, args: str, state: ConversationState | None) -> list[Reply]:
@@ -110,7 +150,7 @@ def _run(turn: Turn, name: str, args: str) -> list[Reply]:
 def _reminder(turn: Turn, state: ConversationState) -> list[Reply]:
     """After help, the person is back where they were."""
     flow = FLOWS.get(state.flow)
-    return flow.prompt(turn, state.step, dict(state.draft)) if flow else []
+    return flow.prompt(turn, state.step, flow.load(state.draft)) if flow else []
 
 
 def _peer(turn: Turn, args: str) -> list[Reply]:
@@ -130,11 +170,11 @@ def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
         log.warning("dropping conversation in unknown flow/step %s/%s", state.flow, state.step)
         end_conversation(turn.session, state)
         return [turn.say("core.not_understood")]
-    draft = dict(state.draft)
+    where = flow.load(state.draft)
     if not text:
-        return [turn.say("core.error_empty_message"), *flow.prompt(turn, state.step, draft)]
-    outcome: Outcome = flow.steps[state.step](turn, text, draft)
-    save_state(turn, state, flow, outcome, draft)
+        return [turn.say("core.error_empty_message"), *flow.prompt(turn, state.step, where)]
+    outcome: Outcome = flow.steps[state.step](turn, text, where)
+    save_state(turn, state, outcome, where)
     return outcome.replies
 
 
@@ -142,6 +182,7 @@ def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
 KEEP_CONVERSATION = frozenset({"help", "start"})
 
 BARE_WORDS = {
+    "start": N_("core.word_greetings"),
     "offer": N_("core.word_cmd_offer"),
     "need": N_("core.word_cmd_need"),
     "help": N_("core.word_cmd_help"),

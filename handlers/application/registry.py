@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from handlers.application.commands import general, invites, matches, partnerships, peer, peer_matching
+from handlers.application.commands import (
+    general,
+    invites,
+    matches,
+    partnerships,
+    peer,
+    peer_matching,
+    picture,
+    privacy,
+)
 from handlers.application.commands import schedule as sched
 from handlers.application.commands import schedule_peer as sched_peer
 from handlers.application.turn import CommandHandler
@@ -27,6 +36,8 @@ COMMANDS: dict[str, CommandHandler] = {
     "met": sched.met_command,
     "renew": sched.renew_command,
     "block": sched.block_command,
+    "mydata": privacy.mydata_command,
+    "forgetme": privacy.forgetme_command,
 }
 
 # "/peer sub args" -> handler(turn, "args")
@@ -43,6 +54,9 @@ PEER_COMMANDS: dict[str, CommandHandler] = {
     "match": peer_matching.peer_match,
     "groups": peer_matching.peer_groups,
     "link": partnerships.peer_link,
+    "map": picture.peer_map,
+    "report": picture.peer_report,
+    "audit": privacy.peer_audit,
 }
 
 # Invite links land on /start, which also re-queues waiting messages; "continue in private" links

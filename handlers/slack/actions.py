@@ -12,11 +12,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.ports import Incoming, Reply
 from handlers.slack import send
+from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh
 from handlers.slack.blocks import PRESS, replaces_of
 from handlers.slack.bridge import converse, dm_link
 from handlers.slack.dedupe import new_request
-from handlers.slack.people import Directory, chat_address, is_private_channel
+from handlers.slack.people import Directory
 
 
 async def _in_message(client: AsyncWebClient, channel: str, ts: str, replies: list[Reply], replace: str | None) -> None:

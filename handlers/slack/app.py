@@ -15,7 +15,6 @@ from slack_bolt.response import BoltResponse
 
 from bot.deps import Deps
 from handlers.slack import actions, commands, errors, meeting_modal, messages, submissions
-from handlers.slack.app_home import watch_homes
 from handlers.slack.client import SLACK_API, api_url, web_client
 from handlers.slack.installations import DatabaseInstallationStore, DatabaseStateStore
 from handlers.slack.people import Directory
@@ -39,7 +38,7 @@ def oauth_settings(deps: Deps) -> AsyncOAuthSettings:
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
         authorization_url=authorize,
-        installation_store=DatabaseInstallationStore(deps.sessions),
+        installation_store=DatabaseInstallationStore(deps.sessions, deps.settings.secret_keys),
         state_store=DatabaseStateStore(deps.sessions, deps.clock),
     )
 
@@ -54,7 +53,6 @@ def build_app(deps: Deps) -> AsyncApp:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         app = AsyncApp(signing_secret=secret, client=web_client(settings, token))
     register(app, deps)
-    watch_homes(deps)
     return app
 
 

@@ -16,13 +16,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.home import Home, PendingMatch, UpcomingMeeting, home, take_stale, watch
+from bot.home import Home, UpcomingMeeting, home, take_stale
 from bot.i18n import N_, Translator, translator
 from bot.members import resolve
 from bot.ports import Button, Sender
 from handlers.application.commands.general import STATUS_KEYS
 from handlers.application.flows.post import KIND_KEYS
-from handlers.slack.blocks import Block, button_blocks, text_blocks
+from handlers.slack.blocks import Block, button_blocks, card_blocks, text_blocks
 from handlers.slack.client import bot_token, web_client
 from handlers.slack.installations import DatabaseInstallationStore
 from storage.db import transaction
@@ -61,21 +61,6 @@ def _posts(data: Home, tr: Translator) -> list[Block]:
     return blocks + button_blocks(new)
 
 
-def _match(match: PendingMatch, tr: Translator) -> list[Block]:
-    text = tr.t(
-        "slack.home_match_line",
-        kind=tr.t(KIND_KEYS[match.their_kind]),
-        title=match.theirs,
-        organisation=match.organisation,
-        mine=match.mine,
-    )
-    buttons = (
-        Button(label=tr.t("slack.button_accept"), value=f"/accept {match.id}", style="primary"),
-        Button(label=tr.t("slack.button_decline"), value=f"/decline {match.id}", style="danger"),
-    )
-    return text_blocks(text) + button_blocks(buttons)
-
-
 def when(meeting: UpcomingMeeting, language: str) -> str:
     """The start in the reader's own timezone, in their language's words."""
     local = format_datetime(meeting.starts, "EEEE d MMMM y, HH:mm", tzinfo=meeting.starts.tzinfo, locale=language)
@@ -96,8 +81,8 @@ def home_view(data: Home) -> dict[str, Any]:
     tr = translator(data.language)
     blocks = _posts(data, tr)
     blocks += [{"type": "divider"}, _header(tr.t("slack.home_matches"))]
-    for match in data.matches:
-        blocks += _match(match, tr)
+    for card in data.matches:
+        blocks += card_blocks(card, tr)
     if not data.matches:
         blocks += text_blocks(tr.t("slack.home_no_matches"))
     blocks += [{"type": "divider"}, _header(tr.t("slack.home_meetings"))]
@@ -123,11 +108,6 @@ async def publish(client: AsyncWebClient, deps: Deps, sender: Sender) -> None:
 # --- other people's homes ------------------------------------------------------------------------
 
 
-def watch_homes(deps: Deps) -> None:
-    """From now on, writes note whose Slack home they change (see `bot.home.watch`)."""
-    watch(deps.engine, ["slack"])
-
-
 def _take_stale(deps: Deps) -> list[tuple[str, str]]:
     with transaction(deps.sessions) as session:
         return sorted({(identity.workspace, identity.user_id) for identity in take_stale(session, platform="slack")})
@@ -138,7 +118,7 @@ async def refresh_stale(deps: Deps, *, done: Sender | None = None) -> None:
     meeting moved, a round suggested matches), each with its own workspace's token. `done` is the
     person whose home was just drawn."""
     stale = await asyncio.to_thread(_take_stale, deps)
-    installations = DatabaseInstallationStore(deps.sessions)
+    installations = DatabaseInstallationStore(deps.sessions, deps.settings.secret_keys)
     for team, people in groupby(stale, key=lambda pair: pair[0]):
         token = await bot_token(deps.settings, installations, team)
         if token is None:

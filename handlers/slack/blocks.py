@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from bot.i18n import Translator
+from bot.match_card import MatchCard, card_buttons, card_text
 from bot.ports import Button, Reply
 from handlers.slack.mrkdwn import escape
 
@@ -60,6 +62,11 @@ def button_blocks(buttons: Sequence[Button], replaces: str | None = None) -> lis
             block["block_id"] = f"{REPLACES}{replaces}:{start}"
         blocks.append(block)
     return blocks
+
+
+def card_blocks(card: MatchCard, tr: Translator) -> list[Block]:
+    """A match card as sections and its answers as buttons."""
+    return text_blocks(card_text(card, tr)) + button_blocks(card_buttons(card, tr))
 
 
 def link_block(label: str, url: str) -> Block:

@@ -7,6 +7,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.ports import SEND_TIMEOUT
 
 SLACK_API = "https://slack.com/api/"
 
@@ -17,7 +18,8 @@ def api_url(settings: Settings) -> str:
 
 
 def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=api_url(settings))
+    timeout = int(SEND_TIMEOUT.total_seconds())
+    return AsyncWebClient(token=token, base_url=api_url(settings), timeout=timeout)
 
 
 async def bot_token(settings: Settings, installations: AsyncInstallationStore, team_id: str) -> str | None:

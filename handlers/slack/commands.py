@@ -15,13 +15,14 @@ from bot.deps import Deps
 from bot.i18n import translator
 from bot.members import resolve
 from bot.ports import Incoming, Sender
+from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh_stale
 from handlers.slack.bridge import converse, dm_link
 from handlers.slack.dedupe import new_request
 from handlers.slack.meeting_modal import open_form, wants_form
 from handlers.slack.modals import post_modal
 from handlers.slack.mrkdwn import unescape
-from handlers.slack.people import Directory, chat_address, is_private_channel
+from handlers.slack.people import Directory
 from handlers.slack.send import respond_all
 from storage.db import transaction
 from storage.models import PostKind
@@ -47,7 +48,6 @@ async def open_post_modal(deps: Deps, client: AsyncWebClient, command: dict[str,
         translator(language),
         text=unescape(str(command.get("text", ""))).strip(),
         ask_organisation=ask_organisation,
-        channel=str(command.get("channel_id", "")),
     )
     await client.views_open(trigger_id=command["trigger_id"], view=view)
 

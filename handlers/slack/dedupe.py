@@ -11,15 +11,14 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
 
 from bot.deps import Deps
 from bot.ports import Sender
 from handlers.slack.people import Directory
 from storage.db import SessionFactory, transaction
 from storage.models import SeenEvent
+from storage.queries import forget_seen_events
 
 KEEP = timedelta(days=2)  # Slack retries within minutes; older records only take space
 
@@ -38,7 +37,7 @@ def remember(sessions: SessionFactory, key: str, now: datetime) -> bool:
     """True the first time `key` is seen, False for every repeat."""
     try:
         with transaction(sessions) as session:
-            session.execute(delete(SeenEvent).where(col(SeenEvent.created_at) < now - KEEP))
+            forget_seen_events(session=session, before=now - KEEP)
             session.add(SeenEvent(key=key[:200], created_at=now))
     except IntegrityError:
         return False

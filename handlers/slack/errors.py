@@ -32,6 +32,10 @@ async def on_error(
     respond: AsyncRespond | None = None,
 ) -> None:
     log.error("Slack listener failed: %s", error, exc_info=error)
+    if context.get("deps") is None:
+        # Our middleware runs only after bolt verified the request: without it, nothing in `body`
+        # (its response_url above all) may be trusted, so nobody is answered.
+        return
     text = translator(_language(context)).t("slack.error_generic")
     event = body.get("event") or {}
     try:

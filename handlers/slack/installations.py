@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from logging import Logger
 from typing import Any
@@ -14,13 +15,13 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
 
 from bot.partnerships import own_community
 from bot.ports import Clock
 from storage.db import SessionFactory, transaction
 from storage.models import SlackInstallation, SlackOAuthState
+from storage.queries import delete_slack_installations, latest_slack_installation, slack_oauth_state
+from storage.sealed import Sealer, seal_fields, unseal_fields
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ def _plain(value: Any) -> Any:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
-def to_row(installation: Installation) -> SlackInstallation:
-    data = {key: _plain(value) for key, value in installation.to_dict_for_copying().items()}
+def to_row(installation: Installation, sealer: Sealer) -> SlackInstallation:
+    data = seal_fields({key: _plain(value) for key, value in installation.to_dict_for_copying().items()}, sealer)
     return SlackInstallation(
         enterprise_id=installation.enterprise_id or "",
         team_id=installation.team_id or "",
@@ -44,15 +45,22 @@ def to_row(installation: Installation) -> SlackInstallation:
     )
 
 
-def to_installation(row: SlackInstallation) -> Installation:
-    data = dict(row.data)
+def to_installation(row: SlackInstallation, sealer: Sealer) -> Installation:
+    data = unseal_fields(dict(row.data), sealer)
     custom_values = data.pop("custom_values", None) or {}
     return Installation(**data, custom_values=custom_values)
 
 
 class DatabaseInstallationStore(AsyncInstallationStore):
-    def __init__(self, sessions: SessionFactory) -> None:
+    """Tokens are sealed with PEERLINK_SECRET_KEY (storage/sealed.py) before they reach a row."""
+
+    def __init__(self, sessions: SessionFactory, secret_keys: Sequence[str]) -> None:
         self.sessions = sessions
+        self._keys = list(secret_keys)
+
+    @property
+    def sealer(self) -> Sealer:
+        return Sealer(self._keys)  # raises SealError, naming the setting, when no key is configured
 
     @property
     def logger(self) -> Logger:
@@ -63,26 +71,17 @@ class DatabaseInstallationStore(AsyncInstallationStore):
 
     def _save(self, installation: Installation) -> None:
         with transaction(self.sessions) as session:
-            session.add(to_row(installation))
+            session.add(to_row(installation, self.sealer))
             if installation.team_id:  # each installed workspace is its own partnership until linked
                 name = installation.team_name or installation.team_id
                 own_community(session, platform="slack", external_id=installation.team_id, name=name)
 
-    def _latest(
-        self, session: Session, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
-    ) -> SlackInstallation | None:
-        # Without an enterprise id (the outbox knows only the team), any installation of the team fits.
-        query = select(SlackInstallation).where(SlackInstallation.team_id == (team_id or ""))
-        if enterprise_id is not None:
-            query = query.where(SlackInstallation.enterprise_id == enterprise_id)
-        if user_id is not None:
-            query = query.where(SlackInstallation.user_id == user_id)
-        return session.exec(query.order_by(col(SlackInstallation.id).desc())).first()
-
     def _find(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> Installation | None:
         with self.sessions() as session:
-            row = self._latest(session, enterprise_id, team_id, user_id)
-            return to_installation(row) if row is not None else None
+            row = latest_slack_installation(
+                session=session, enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+            )
+            return to_installation(row, self.sealer) if row is not None else None
 
     async def async_find_installation(
         self,
@@ -108,13 +107,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
 
     def _delete(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> None:
         with transaction(self.sessions) as session:
-            query = delete(SlackInstallation).where(
-                col(SlackInstallation.enterprise_id) == (enterprise_id or ""),
-                col(SlackInstallation.team_id) == (team_id or ""),
-            )
-            if user_id is not None:
-                query = query.where(col(SlackInstallation.user_id) == user_id)
-            session.execute(query)
+            delete_slack_installations(session=session, enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await asyncio.to_thread(self._delete, enterprise_id, team_id, None)
@@ -150,7 +143,7 @@ class DatabaseStateStore(AsyncOAuthStateStore):
 
     def _consume(self, state: str) -> bool:
         with transaction(self.sessions) as session:
-            row = session.exec(select(SlackOAuthState).where(SlackOAuthState.state == state)).first()
+            row = slack_oauth_state(session=session, state=state)
             if row is None:
                 return False
             session.delete(row)

@@ -17,10 +17,11 @@ from bot.members import resolve
 from bot.ports import Incoming, Sender
 from bot.roles import is_facilitator
 from handlers.slack import send
+from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh
 from handlers.slack.bridge import converse
 from handlers.slack.dedupe import new_request
-from handlers.slack.people import Directory, chat_address, is_private_channel
+from handlers.slack.people import Directory
 from storage.db import transaction
 from storage.models import TITLE_MAX
 
@@ -37,7 +38,7 @@ def form_context(deps: Deps, sender: Sender) -> tuple[bool, str, str]:
     """May this person plan meetings, in which language, and which timezone to suggest."""
     with transaction(deps.sessions) as session:
         who = resolve(session, sender)
-        return is_facilitator(who, sender), who.language, who.timezone.key
+        return is_facilitator(session, who, sender), who.language, who.timezone.key
 
 
 def _block(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.ports import Incoming
+from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import publish, refresh
 from handlers.slack.bridge import converse
 from handlers.slack.dedupe import new_request
 from handlers.slack.mrkdwn import unescape
-from handlers.slack.people import chat_address
 from handlers.slack.send import post_all
 
 

@@ -7,31 +7,27 @@ organisation field appears only for members who have none yet (posts belong to o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.errors import UserError
 from bot.i18n import N_, Translator, translator
-from bot.posts import PostError, check_description, check_title
+from bot.organisations import ORGANISATION_MAX, check_name
+from bot.posts import PostDraft, check_description, check_title
 from bot.topics import TOPICS, detect_topics
 from handlers.application.flows.post import FORMAT_KEYS
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, PostFormat, PostKind
 
 CALLBACK = "post_modal"
-ORGANISATION_MAX = 200
 OPTION_TEXT_MAX = 75
 TITLE_KEYS = {PostKind.offer: N_("slack.modal_title_offer"), PostKind.need: N_("slack.modal_title_need")}
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    kind: PostKind
-    title: str
-    description: str
-    topics: list[str]
-    format: PostFormat | None
-    organisation: str | None
-    language: str
-    channel: str
+    draft: PostDraft
+    organisation: str | None  # typed in the modal (asked only of members without one)
     errors: dict[str, str] = field(default_factory=dict)  # block id -> message, shown on the field
 
 
@@ -74,7 +70,7 @@ def _format_input(tr: Translator) -> dict[str, Any]:
     return {"type": "static_select", "options": options, "initial_option": options[0]}
 
 
-def post_modal(kind: PostKind, tr: Translator, *, text: str, ask_organisation: bool, channel: str) -> dict[str, Any]:
+def post_modal(kind: PostKind, tr: Translator, *, text: str, ask_organisation: bool) -> dict[str, Any]:
     """The modal for `/offer` or `/need`; `text` is what was typed after the command."""
     title = text if len(text) <= TITLE_MAX else ""
     blocks: list[dict[str, Any]] = []
@@ -100,7 +96,7 @@ def post_modal(kind: PostKind, tr: Translator, *, text: str, ask_organisation: b
         ),
         _input("format", tr.t("slack.modal_field_format"), _format_input(tr)),
     ]
-    metadata = {"kind": kind.value, "lang": tr.language, "channel": channel}
+    metadata = {"kind": kind.value, "lang": tr.language}
     return {
         "type": "modal",
         "callback_id": CALLBACK,
@@ -119,36 +115,28 @@ def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
 def read_submission(view: dict[str, Any]) -> Submission:
     """What the person submitted, checked with the same rules as the conversation."""
     metadata = json.loads(view.get("private_metadata") or "{}")
-    language = str(metadata.get("lang", "en"))
-    tr = translator(language)
+    tr = translator(str(metadata.get("lang", "en")))
     values = view.get("state", {}).get("values", {})
     errors: dict[str, str] = {}
 
-    def checked(block_id: str, check: Any) -> str:
+    def checked(block_id: str, check: Callable[[str], str]) -> str:
         raw = str(_value(values, block_id).get("value") or "")
         try:
-            return str(check(raw))
-        except PostError as problem:
+            return check(raw)
+        except UserError as problem:
             errors[block_id] = tr.t(problem.key, **problem.values)
             return raw
 
     title = checked("title", check_title)
     description = checked("description", check_description)
-    organisation = None
-    if "organisation" in values:
-        organisation = " ".join(str(_value(values, "organisation").get("value") or "").split())
-        if not organisation:
-            errors["organisation"] = tr.t("slack.modal_organisation_required")
+    organisation = checked("organisation", check_name) if "organisation" in values else None
     chosen = _value(values, "topics").get("selected_options") or []
     picked = (_value(values, "format").get("selected_option") or {}).get("value")
-    return Submission(
+    draft = PostDraft(
         kind=PostKind(metadata.get("kind", "offer")),
         title=title,
         description=description,
         topics=[str(option["value"]) for option in chosen],
         format=PostFormat(str(picked)) if picked in PostFormat.__members__ else None,
-        organisation=organisation[:ORGANISATION_MAX] if organisation else None,
-        language=tr.language,
-        channel=str(metadata.get("channel", "")),
-        errors=errors,
     )
+    return Submission(draft=draft, organisation=organisation, errors=errors)

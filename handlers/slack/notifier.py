@@ -20,13 +20,13 @@ from slack_sdk.web.slack_response import SlackResponse
 from bot.deps import Deps
 from bot.ports import Address, DeliveryError, Platform, Reply, SentRef
 from handlers.slack import send
-from handlers.slack.app_home import refresh_stale, watch_homes
+from handlers.slack.addresses import GROUP_PREFIX
+from handlers.slack.app_home import refresh_stale
 from handlers.slack.client import bot_token, web_client
 from handlers.slack.installations import DatabaseInstallationStore
 
 log = logging.getLogger(__name__)
 
-GROUP_PREFIX = "users:"
 USER_PREFIXES = ("U", "W")  # Slack user ids (W: Enterprise Grid)
 PERMANENT = frozenset(
     {
@@ -64,8 +64,7 @@ class SlackNotifier:
     def __init__(self, deps: Deps, installations: AsyncInstallationStore | None = None) -> None:
         self.deps = deps
         self.settings = deps.settings
-        self.installations = installations or DatabaseInstallationStore(deps.sessions)
-        watch_homes(deps)  # the worker's rounds and meeting changes reach homes through us
+        self.installations = installations or DatabaseInstallationStore(deps.sessions, deps.settings.secret_keys)
 
     async def _token(self, team_id: str) -> str:
         token = await bot_token(self.settings, self.installations, team_id)

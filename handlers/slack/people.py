@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import Address, Sender
+from bot.ports import Sender
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +70,3 @@ class Directory:
             response = await client.conversations_open(users=user_id)
             self._dms[key] = str((response.get("channel") or {}).get("id") or user_id)
         return self._dms[key]
-
-
-def chat_address(team_id: str, channel_id: str) -> Address:
-    return Address(platform="slack", workspace=team_id, chat=channel_id)
-
-
-def is_private_channel(channel_id: str) -> bool:
-    """Slack's ids: D… is a private chat with the bot; C… and G… are channels and group chats."""
-    return channel_id.startswith("D")

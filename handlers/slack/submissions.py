@@ -4,45 +4,20 @@ post is saved, confirmed in a private message with its instant matches, and the 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.i18n import translator
-from bot.members import resolve
-from bot.ports import Address, Incoming, Reply, Sender
-from bot.posts import PostDraft, PostError, save
-from handlers.application.flows.post import saved_replies
-from handlers.application.turn import Turn
+from bot.ports import Incoming
+from handlers.application.conversation import Conversations
+from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import refresh
 from handlers.slack.dedupe import new_request
-from handlers.slack.modals import CALLBACK, Submission, read_submission
-from handlers.slack.people import Directory, chat_address
+from handlers.slack.modals import CALLBACK, read_submission
+from handlers.slack.people import Directory
 from handlers.slack.send import post_all
-from storage.db import transaction
-
-
-def save_submission(deps: Deps, sender: Sender, chat: Address, submission: Submission) -> list[Reply]:
-    """Store the post (the sender carries the organisation typed in the modal, if it asked)."""
-    with transaction(deps.sessions) as session:
-        who = resolve(session, sender)
-        tr = translator(who.language)
-        draft = PostDraft(
-            kind=submission.kind,
-            title=submission.title,
-            description=submission.description,
-            topics=submission.topics,
-            format=submission.format,
-        )
-        try:
-            post = save(session, who, draft, language=tr.language)
-        except PostError as problem:
-            return [Reply(text=tr.t(problem.key, **problem.values))]
-        turn = Turn(deps, session, Incoming(sender=sender, chat=chat, text=""), who, tr)
-        return saved_replies(turn, post)
 
 
 async def on_post_submission(
@@ -63,11 +38,12 @@ async def on_post_submission(
         return
     deps: Deps = context["deps"]
     directory: Directory = context["directory"]
-    sender = replace(asker, organisation=submission.organisation)
     channel = await directory.dm_channel(client, team, user)
-    replies = await asyncio.to_thread(save_submission, deps, sender, chat_address(team, channel), submission)
+    incoming = Incoming(sender=asker, chat=chat_address(team, channel), text="")
+    submit = Conversations(deps).submit_post
+    replies = await asyncio.to_thread(submit, incoming, submission.draft, organisation=submission.organisation)
     await post_all(client, channel, replies)
-    await refresh(client, deps, sender)
+    await refresh(client, deps, asker)
 
 
 def register(app: AsyncApp) -> None:

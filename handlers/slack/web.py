@@ -11,6 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.deps import Deps
+from bot.log_context import about
+from handlers.slack import gate
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
 
 EVENTS_PATH = "/slack/events"
@@ -28,10 +30,23 @@ def slack_routes(deps: Deps) -> list[BaseRoute]:
     app = build_app(deps)
     handler = AsyncSlackRequestHandler(app)
 
+    secret = deps.settings.slack_signing_secret.get_secret_value()
+
+    async def events(request: Request) -> Response:
+        with deps.metrics.slack_ack_seconds.time():
+            return await answer(request)
+
+    async def answer(request: Request) -> Response:
+        checked = gate.check(secret, await request.body(), {k.lower(): v for k, v in request.headers.items()})
+        if checked.verdict is not gate.Verdict.ok:
+            return Response(status_code=checked.verdict.value)
+        with about(platform="slack", request=checked.request_id):
+            return await handler.handle(request)  # Starlette keeps the body: bolt reads the same bytes
+
     async def endpoint(request: Request) -> Response:
         return await handler.handle(request)
 
-    routes: list[BaseRoute] = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
+    routes: list[BaseRoute] = [Route(EVENTS_PATH, events, methods=["POST"])]
     if app.oauth_flow is not None:
         routes += [
             Route(INSTALL_PATH, endpoint, methods=["GET"]),

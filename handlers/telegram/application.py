@@ -10,7 +10,10 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.fairness import FairScheduler
+from bot.ports import SEND_TIMEOUT
 from handlers.application.conversation import Conversations
+from handlers.telegram.fairness import FairUpdates
 from handlers.telegram.listeners import add_listeners
 from handlers.telegram.menu import set_menu
 from handlers.telegram.notifier import TelegramNotifier
@@ -29,7 +32,7 @@ def file_url(api_url: str) -> str:
     return f"{base}/file/{last}"
 
 
-def build_application(settings: Settings) -> TelegramApp:
+def build_application(settings: Settings, fairness: FairScheduler | None = None) -> TelegramApp:
     assert settings.telegram_bot_token is not None, "Telegram is off without TELEGRAM_BOT_TOKEN"
     builder = (
         ApplicationBuilder()
@@ -40,6 +43,10 @@ def build_application(settings: Settings) -> TelegramApp:
         .rate_limiter(AIORateLimiter(max_retries=0))
         .job_queue(None)  # timed work belongs to our scheduler and outbox, shared by every platform
     )
+    seconds = SEND_TIMEOUT.total_seconds()
+    builder = builder.connect_timeout(seconds).read_timeout(seconds).write_timeout(seconds).pool_timeout(seconds)
+    if fairness is not None:  # concurrent across people, in order for each (handlers/telegram/fairness.py)
+        builder = builder.concurrent_updates(FairUpdates(fairness, language=settings.default_language))
     if settings.telegram_webhook_url:
         builder = builder.updater(None)  # updates arrive at POST /telegram/webhook
     application: TelegramApp = builder.build()
@@ -53,7 +60,7 @@ def register(application: TelegramApp, deps: Deps) -> None:
 
 def install(deps: Deps) -> TelegramApp:
     """Build, register, and make Telegram reachable for the outbox (notifier) and invites (links)."""
-    application = build_application(deps.settings)
+    application = build_application(deps.settings, deps.fairness)
     register(application, deps)
     deps.notifiers["telegram"] = TelegramNotifier(application, language=deps.settings.default_language)
 

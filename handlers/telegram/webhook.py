@@ -40,18 +40,29 @@ def _receiver(application: TelegramApp, secret: str) -> Callable[[Request], Any]
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
             return Response(status_code=403)
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return Response(status_code=400)
-        update = Update.de_json(data, application.bot)
+        update = _update(await request.body(), application)
         if update is None:
+            log.warning("refused a signed Telegram update that is not one")
             return Response(status_code=400)
         # Answer Telegram at once; the application's update loop does the work in order.
         await application.update_queue.put(update)
         return Response(status_code=200)
 
     return receive
+
+
+def _update(body: bytes, application: TelegramApp) -> Update | None:
+    """The update in a body Telegram signed with our secret; None when it is not a well-formed one."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        return Update.de_json(data, application.bot)
+    except (KeyError, TypeError, ValueError, AttributeError):  # fields of the wrong shape inside
+        return None
 
 
 def _lifespan(application: TelegramApp, url: str, secret: str) -> Callable[[Any], AbstractAsyncContextManager[None]]:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlmodel import Session
-
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import N_, normalise_language, translator
-from bot.members import Who
+from bot.i18n import N_, Translator, language_choices, language_from_name, language_name, translator
+from bot.numbers import number
 from bot.ports import Button, Reply
-from bot.posts import PostError, editable_post, withdraw
+from bot.posts import editable_post, withdraw
 from bot.text import shorten
 from bot.topics import label
 from handlers.application.flows.engine import FLOWS, start_flow
+from handlers.application.flows.post import KIND_KEYS
 from handlers.application.turn import Turn
-from storage.models import Post, PostKind, PostStatus
+from storage.models import PostStatus
 from storage.queries import posts_of_member
 
 LIST_BUTTONS = 10  # buttons for the first posts only: a keyboard must stay usable on a phone
@@ -25,28 +22,26 @@ STATUS_KEYS = {
     PostStatus.closed: N_("core.status_closed"),
     PostStatus.withdrawn: N_("core.status_withdrawn"),
 }
-KIND_KEYS = {PostKind.offer: N_("core.kind_offer"), PostKind.need: N_("core.kind_need")}
-LANGUAGE_NAMES = {
-    "en": "English",
-    "es": "Español",
-    "pt": "Português",
-    "fr": "Français",
-    "it": "Italiano",
-    "nl": "Nederlands",
-    "pl": "Polski",
-}
+
+
+def everyones_commands(tr: Translator) -> str:
+    return tr.t("core.help") + "\n" + tr.t("privacy.help")
 
 
 def help_command(turn: Turn, _args: str) -> list[Reply]:
-    text = turn.tr.t("core.help")
+    text = everyones_commands(turn.tr)
     if turn.is_facilitator:
-        text += "\n\n" + turn.tr.t("core.help_facilitator")
+        text += "\n\n" + turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator")
     return [Reply(text=text)]
 
 
-def start_command(turn: Turn, args: str) -> list[Reply]:
+def start_command(turn: Turn, _args: str) -> list[Reply]:
+    """The welcome lists everyone's commands; a facilitator's own are one `/peer help` away."""
     welcome = turn.tr.t("core.welcome", name=turn.who.member.display_name or "👋")
-    return [Reply(text=welcome + "\n\n" + help_command(turn, args)[0].text)]
+    parts = [welcome, everyones_commands(turn.tr)]
+    if turn.is_facilitator:
+        parts.append(turn.tr.t("conversation.help_facilitator_hint"))
+    return [Reply(text="\n\n".join(parts))]
 
 
 def mine_command(turn: Turn, _args: str) -> list[Reply]:
@@ -76,39 +71,26 @@ def mine_command(turn: Turn, _args: str) -> list[Reply]:
     return [Reply(text="\n".join(lines), buttons=tuple(buttons))]
 
 
-def _find(turn: Turn, args: str, usage_key: str, find: Callable[[Session, Who, int], Post]) -> Post | Reply:
-    """The post numbered in `args`, through `find` (which applies the rules), or the reply saying why not."""
-    token = args.strip().lstrip("#")
-    if not token.isdigit():
-        return turn.say(usage_key)
-    try:
-        return find(turn.session, turn.who, int(token))
-    except PostError as problem:
-        return Reply(text=turn.tr.t(problem.key, **problem.values))
-
-
 def withdraw_command(turn: Turn, args: str) -> list[Reply]:
-    post = _find(turn, args, N_("core.withdraw_usage"), withdraw)
-    if isinstance(post, Reply):
-        return [post]
+    post = withdraw(turn.session, turn.who, number(args, usage=N_("core.withdraw_usage")))
     return [turn.say("core.withdrawn", number=post.id, title=post.title)]
 
 
 def edit_command(turn: Turn, args: str) -> list[Reply]:
-    post = _find(turn, args, N_("core.edit_usage"), editable_post)
-    if isinstance(post, Reply):
-        return [post]
+    post = editable_post(turn.session, turn.who, number(args, usage=N_("core.edit_usage")))
     return start_flow(turn, FLOWS[post.kind.value], "", post=post)
 
 
 def language_command(turn: Turn, args: str) -> list[Reply]:
-    code = normalise_language(args.strip()) if args.strip() else None
+    """`/language es`, `/language español`, `/language Spanish`, `/language hiszpański`: a code or a
+    name in any of the seven languages. Anything else lists the choices (an unknown one says so)."""
+    wanted = " ".join(args.split())
+    code = language_from_name(wanted) if wanted else None
     if code is None:
-        options = ", ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in SUPPORTED_LANGUAGES)
-        key = N_("core.language_unknown") if args.strip() else N_("core.language_current")
-        buttons = tuple(Button(label=LANGUAGE_NAMES[c], value=f"/language {c}") for c in SUPPORTED_LANGUAGES)
-        text = turn.tr.t(key, language=LANGUAGE_NAMES[turn.tr.language], options=options)
+        key = N_("core.language_unknown") if wanted else N_("core.language_current")
+        buttons = tuple(Button(label=language_name(c), value=f"/language {c}") for c in SUPPORTED_LANGUAGES)
+        text = turn.tr.t(key, language=language_name(turn.tr.language), options=language_choices())
         return [Reply(text=text, buttons=buttons)]
     turn.who.member.language = code
     turn.session.add(turn.who.member)
-    return [Reply(text=translator(code).t("core.language_set", language=LANGUAGE_NAMES[code]))]
+    return [Reply(text=translator(code).t("core.language_set", language=language_name(code)))]

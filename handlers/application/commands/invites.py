@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot import invites
+from bot.audit import Action
+from bot.organisations import check_name, organisation_named
 from bot.ports import Reply
 from bot.reachability import member_started
 from handlers.application.commands.general import start_command
+from handlers.application.commands.privacy import record_action
 from handlers.application.flows.engine import FLOWS
 from handlers.application.turn import Turn
 from storage.models import Community
-from storage.queries import get_or_create_organisation
-
-ORGANISATION_MAX = 200
 
 
 def start(turn: Turn, args: str, *, commands: Collection[str]) -> list[Reply]:
@@ -52,10 +52,9 @@ def _redeem(turn: Turn, code: str) -> Reply:
 
 def peer_invite(turn: Turn, args: str) -> list[Reply]:
     """`/peer invite` joins the community; `/peer invite Name of organisation` joins that one too."""
-    name = " ".join(args.split())[:ORGANISATION_MAX]
     organisation = (
-        get_or_create_organisation(session=turn.session, community_id=turn.who.community_id, name=name)
-        if name
+        organisation_named(turn.session, community_id=turn.who.community_id, name=check_name(args))
+        if args.strip()
         else None
     )
     invite = invites.create(
@@ -65,6 +64,7 @@ def peer_invite(turn: Turn, args: str) -> list[Reply]:
         turn.who.member_id,
         now=turn.deps.clock.now(),
     )
+    record_action(turn, Action.invite, target=organisation.name if organisation else "-")
     community = turn.session.get(Community, invite.community_id)
     place = community.name if community else ""
     if organisation is not None:

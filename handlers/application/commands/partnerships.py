@@ -7,7 +7,9 @@ checked the facilitator role.)"""
 from __future__ import annotations
 
 from bot import partnerships
+from bot.audit import Action
 from bot.ports import Reply
+from handlers.application.commands.privacy import record_action
 from handlers.application.turn import Turn
 from storage.models import Community
 
@@ -25,6 +27,7 @@ def _new_code(turn: Turn) -> Reply:
     row = partnerships.create_code(
         turn.session, community_id=turn.who.community_id, created_by=turn.who.member_id, now=now
     )
+    record_action(turn, Action.link_code)
     community = turn.session.get(Community, row.community_id)
     return turn.say(
         "partnership.code_created",
@@ -54,10 +57,12 @@ def _redeem(turn: Turn, code: str) -> Reply:
     if linked.outcome is partnerships.Outcome.same:
         return turn.say("partnership.already_together", community=name)
     assert linked.moved is not None
+    assert linked.community is not None
+    record_action(turn, Action.link, target=linked.moved.members, community_id=linked.community.id)
     return turn.say(
         "partnership.joined",
         community=name,
-        members=linked.moved.members,
-        posts=linked.moved.posts,
-        organisations=linked.moved.organisations_merged,
+        members=turn.tr.n("partnership.moved_members", linked.moved.members),
+        posts=turn.tr.n("partnership.moved_posts", linked.moved.posts),
+        organisations=turn.tr.n("partnership.merged_organisations", linked.moved.organisations_merged),
     )

@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import re
 
-from sqlmodel import select
-
+from bot.audit import Action
 from bot.ports import Attachment, Reply
+from bot.readers import channel_for
 from bot.roles import grant
 from bot.transfer import export_rows, write_csv
+from handlers.application.commands.privacy import record_action
 from handlers.application.turn import Turn
-from storage.models import Channel, Role
+from storage.models import Role
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")  # Slack's escaped user mention
 _ROLES = {"facilitator": Role.facilitator, "member": Role.member}
@@ -24,7 +25,7 @@ _USER_IDS = {
 
 
 def peer_help(turn: Turn, _args: str) -> list[Reply]:
-    return [turn.say("core.help_facilitator")]
+    return [Reply(text=turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator"))]
 
 
 def peer_channel(turn: Turn, args: str) -> list[Reply]:
@@ -32,14 +33,7 @@ def peer_channel(turn: Turn, args: str) -> list[Reply]:
         return [turn.say("core.channel_usage")]
     if turn.incoming.is_private:
         return [turn.say("core.channel_private")]
-    chat = turn.incoming.chat
-    channel = turn.session.exec(
-        select(Channel).where(
-            Channel.platform == chat.platform, Channel.workspace == chat.workspace, Channel.chat == chat.chat
-        )
-    ).first() or Channel(
-        platform=chat.platform, workspace=chat.workspace, chat=chat.chat, community_id=turn.who.community_id
-    )
+    channel = channel_for(turn.session, community_id=turn.who.community_id, address=turn.incoming.chat)
     channel.community_id = turn.who.community_id
     channel.is_community_channel = True
     channel.language = turn.tr.language
@@ -58,6 +52,7 @@ def peer_role(turn: Turn, args: str) -> list[Reply]:
         # A Telegram @username carries no user id: granting it would silently reach nobody.
         return [turn.say("core.role_unknown_user", user=parts[0][:40])]
     member = grant(turn.session, platform=platform, user_id=user_id, role=_ROLES[parts[1].lower()])
+    record_action(turn, Action.role, subject=member.id, target=parts[1].lower())
     name = member.display_name or user_id
     return [turn.say("core.role_set", name=name, role=parts[1].lower())]
 
@@ -65,6 +60,7 @@ def peer_role(turn: Turn, args: str) -> list[Reply]:
 def peer_export(turn: Turn, _args: str) -> list[Reply]:
     """All posts of the community as a CSV file, sent to the facilitator."""
     rows = export_rows(turn.session, community_id=turn.who.community_id)
+    record_action(turn, Action.export, target=len(rows))
     buffer = io.StringIO()
     write_csv(rows, buffer)
     stamp = turn.deps.clock.now().strftime("%Y%m%d-%H%M")

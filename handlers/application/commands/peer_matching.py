@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.groups import parse_size, propose_groups, save_groups
-from bot.matching.report import groups_text
+from bot.match_card import TITLE_SHOWN, card_text, suggestion_card
+from bot.matching.report import groups_text, round_counts
 from bot.ports import Button, Reply
 from bot.text import shorten
 from handlers.application.commands.schedule_peer import post_round_now
@@ -32,25 +33,15 @@ def _organisation(turn: Turn, post: Post) -> str:
 def _preview(turn: Turn) -> list[Reply]:
     tr = turn.tr
     result = turn.deps.matcher.run_round(turn.session, turn.who.community_id)
-    lines = [tr.t("core.round_header", suggestions=len(result.suggestions), needs=len(result.by_need()))]
+    lines = [tr.t("core.round_header", **round_counts(tr, result))]
     for suggestion in result.suggestions[:PREVIEW_LINES]:
-        lines.append(
-            tr.t(
-                "core.round_line",
-                need=shorten(suggestion.need.title, 60),
-                need_organisation=_organisation(turn, suggestion.need),
-                offer=shorten(suggestion.offer.title, 60),
-                offer_organisation=_organisation(turn, suggestion.offer),
-                score=round(suggestion.score * 100),
-                reasons="; ".join(suggestion.reasons(tr.language)),
-            )
-        )
+        lines.append(card_text(suggestion_card(turn.session, suggestion), tr))
     if len(result.suggestions) > PREVIEW_LINES:
         lines.append(tr.t("core.round_more", count=len(result.suggestions) - PREVIEW_LINES))
     if result.unmatched:
         lines.append(tr.t("core.round_unmatched", count=len(result.unmatched)))
         for item in result.unmatched[:UNMATCHED_LINES]:
-            need = f"{shorten(item.need.title, 60)} ({_organisation(turn, item.need)})"
+            need = f"{shorten(item.need.title, TITLE_SHOWN)} ({_organisation(turn, item.need)})"
             lines.append(f"• {need}: {result.explain(item, tr.language)}")
     button = Button(label=tr.t("core.button_post_round"), value="/peer match post", style="primary")
     return [Reply(text="\n".join(lines), buttons=(button,) if result.suggestions else ())]

@@ -6,12 +6,15 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from bot import digests, meetings
+from bot.errors import UserError
+from bot.i18n import N_
 from bot.meeting_notices import reminder_offsets
-from bot.meeting_time import ScheduleError, When, duration_text, parse_when, show
+from bot.meeting_time import When, duration_text, parse_when, show
+from bot.numbers import number
 from bot.outcomes import funnel, recent_rounds
-from bot.ports import Reply
+from bot.picture.funnel_chart import draw_funnel
+from bot.ports import Attachment, Reply
 from bot.readers import channel_for, community_channels
-from handlers.application.commands.schedule import number, problem
 from handlers.application.turn import Turn
 from storage.models import Channel, RsvpAnswer
 
@@ -21,10 +24,7 @@ def peer_meeting(turn: Turn, args: str) -> list[Reply]:
     handler = {"new": _new, "list": _list, "cancel": _cancel, "move": _move}.get(sub.lower())
     if handler is None:
         return [turn.say("schedules.meeting_usage")]
-    try:
-        return handler(turn, rest.strip())
-    except ScheduleError as error:
-        return problem(turn, error)
+    return handler(turn, rest.strip())
 
 
 def _when(turn: Turn, text: str) -> When:
@@ -61,7 +61,7 @@ def _new(turn: Turn, text: str) -> list[Reply]:
             id=meeting.id,
             title=meeting.title,
             when=show(meeting.start_at, turn.who.timezone, turn.tr.language),
-            channels=len(channels),
+            count=len(channels),
             offsets=", ".join(duration_text(delta) for delta in offsets),
         )
     ]
@@ -90,10 +90,7 @@ def _list(turn: Turn, _text: str) -> list[Reply]:
 
 def _target(turn: Turn, text: str) -> tuple[int, str]:
     meeting_id, _, rest = text.partition(" ")
-    found = number(meeting_id)
-    if found is None:
-        raise ScheduleError("schedules.meeting_usage")
-    return found, rest.strip()
+    return number(meeting_id, usage=N_("schedules.meeting_usage")), rest.strip()
 
 
 def _cancel(turn: Turn, text: str) -> list[Reply]:
@@ -108,7 +105,7 @@ def _move(turn: Turn, text: str) -> list[Reply]:
     meeting_id, rest = _target(turn, text)
     when = _when(turn, rest)
     if when.rest:
-        raise ScheduleError("schedules.meeting_usage")
+        raise UserError(N_("schedules.meeting_usage"))
     meeting = meetings.find(turn.session, community_id=turn.who.community_id, meeting_id=meeting_id)
     meetings.move(turn.session, meeting, when=when, settings=turn.deps.settings, now=turn.deps.clock.now())
     shown = show(meeting.start_at, turn.who.timezone, turn.tr.language)
@@ -120,8 +117,10 @@ def peer_stats(turn: Turn, _args: str) -> list[Reply]:
     if not rounds:
         return [turn.say("schedules.stats_empty")]
     lines = [turn.tr.t("schedules.stats_header")]
+    all_figures = []
     for match_round in rounds:
         figures = funnel(turn.session, match_round)
+        all_figures.append(figures)
         day = format_date(match_round.created_at.astimezone(turn.who.timezone), "medium", locale=turn.tr.language)
         lines.append(
             turn.tr.t(
@@ -135,7 +134,10 @@ def peer_stats(turn: Turn, _args: str) -> list[Reply]:
                 useful=figures.useful,
             )
         )
-    return [Reply(text="\n".join(lines))]
+    chart = draw_funnel(all_figures, turn.tr, zone=turn.who.timezone)
+    stamp = turn.deps.clock.now().strftime("%Y%m%d-%H%M")
+    attachment = Attachment(filename=f"peerlink-funnel-{stamp}.png", content=chart, mime_type="image/png")
+    return [Reply(text="\n".join(lines), attachment=attachment)]
 
 
 def peer_digest(turn: Turn, args: str) -> list[Reply]:
@@ -146,13 +148,10 @@ def peer_digest(turn: Turn, args: str) -> list[Reply]:
 
 def post_round_now(turn: Turn) -> list[Reply]:
     """A fresh round to every community channel now (`/peer digest now`, `/peer match post`)."""
-    try:
-        planned = digests.plan_digest_now(
-            turn.session,
-            turn.who.community,
-            now=turn.deps.clock.now(),
-            run_round=digests.round_runner(turn.deps),
-        )
-    except ScheduleError as error:
-        return problem(turn, error)
+    planned = digests.plan_digest_now(
+        turn.session,
+        turn.who.community,
+        now=turn.deps.clock.now(),
+        run_round=digests.round_runner(turn.deps),
+    )
     return [turn.say("schedules.digest_planned", count=planned)]

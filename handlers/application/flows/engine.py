@@ -2,45 +2,39 @@
 
 from __future__ import annotations
 
-import copy
-
-from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
-from bot.i18n import N_
 from bot.ports import Reply
 from bot.text import shorten
-from handlers.application.flows import Draft, Flow, Outcome
-from handlers.application.flows.post import NEED, OFFER, first_step, new_draft, on_title, prompt
+from handlers.application.flows import Flow, FlowState, Outcome, Parked
+from handlers.application.flows.post import KIND_KEYS, NEED, OFFER, first_step, new_state, on_title, prompt
 from handlers.application.turn import Turn
-from storage.models import ConversationState, ParkedDraft, Post, PostKind
+from storage.models import ConversationState, ParkedDraft, Post
 from storage.queries import parked_draft
 from storage.types import utcnow
 
 FLOWS: dict[str, Flow] = {OFFER.name: OFFER, NEED.name: NEED}
-KIND_NAMES = {"offer": N_("core.kind_offer"), "need": N_("core.kind_need")}
 
 
 def start_flow(turn: Turn, flow: Flow, args: str, post: Post | None = None) -> list[Reply]:
     """Begin an offer/need (or edit `post`); a parked draft of the same kind is offered back first."""
     if not turn.incoming.is_private:
         return [Reply(text=turn.tr.t("core.continue_in_private"), private_link=True)]
-    kind = PostKind(flow.name)
     parked = None if post else parked_draft(session=turn.session, member_id=turn.who.member_id, flow=flow.name)
     if parked is not None:
-        draft: Draft = {"kind": kind.value, "parked": {"step": parked.step, "draft": parked.draft}}
+        kept = Parked(step=parked.step, state=flow.load(parked.draft))
+        state = FlowState(post=new_state(flow.kind).post, parked=kept)
         turn.session.delete(parked)
-        outcome = Outcome("resume", flow.prompt(turn, "resume", draft))
+        outcome = Outcome("resume", flow.prompt(turn, "resume", state))
     else:
-        draft = new_draft(turn.who, kind, post)
-        step = first_step(turn.who, draft)
-        outcome = on_title(turn, args, draft) if step == "title" and args else Outcome(step, prompt(turn, step, draft))
-    state = _new_state(turn, flow)
-    save_state(turn, state, flow, outcome, draft)
+        state = new_state(flow.kind, post)
+        step = first_step(turn.who, state)
+        outcome = on_title(turn, args, state) if step == "title" and args else Outcome(step, prompt(turn, step, state))
+    save_state(turn, _new_row(turn, flow), outcome, state)
     return outcome.replies
 
 
-def _new_state(turn: Turn, flow: Flow) -> ConversationState:
+def _new_row(turn: Turn, flow: Flow) -> ConversationState:
     chat = turn.incoming.chat
     return ConversationState(
         platform=chat.platform,
@@ -52,35 +46,38 @@ def _new_state(turn: Turn, flow: Flow) -> ConversationState:
     )
 
 
-def save_state(turn: Turn, state: ConversationState, flow: Flow, outcome: Outcome, draft: Draft) -> None:
+def save_state(turn: Turn, row: ConversationState, outcome: Outcome, state: FlowState) -> None:
+    """Keep where the conversation stands (the step's replacement state, if it gave one)."""
     if outcome.step is None:
-        end_conversation(turn.session, state)
+        end_conversation(turn.session, row)
         return
-    state.step = outcome.step
-    state.draft = copy.deepcopy(draft)
-    flag_modified(state, "draft")  # nested changes are invisible to SQLAlchemy otherwise
-    state.updated_at = utcnow()
-    turn.session.add(state)
+    row.step = outcome.step
+    row.draft = (outcome.state or state).to_json()  # a new dict: SQLAlchemy sees the change
+    row.updated_at = utcnow()
+    turn.session.add(row)
 
 
-def end_conversation(session: Session, state: ConversationState) -> None:
-    if state.id is not None:
-        session.delete(state)
+def end_conversation(session: Session, row: ConversationState) -> None:
+    if row.id is not None:
+        session.delete(row)
     session.flush()
 
 
-def park(turn: Turn, state: ConversationState) -> Reply:
+def park(turn: Turn, row: ConversationState) -> Reply:
     """Keep an interrupted conversation's draft for next time, and say so."""
-    flow = FLOWS.get(state.flow)
-    draft = state.draft.get("parked", {}).get("draft") if state.step == "resume" else state.draft
-    step = state.draft["parked"]["step"] if state.step == "resume" else state.step
-    end_conversation(turn.session, state)
-    if flow is None or not draft or not flow.title(draft):  # nothing typed yet: nothing to keep
+    flow = FLOWS.get(row.flow)
+    end_conversation(turn.session, row)
+    if flow is None:
+        return turn.say("core.conversation_ended")
+    state = flow.load(row.draft)
+    step = row.step
+    if row.step == "resume" and state.parked is not None:  # still asking: the parked draft stays parked
+        step, state = state.parked.step, state.parked.state
+    if not state.post.title:  # nothing typed yet: nothing to keep
         return turn.say("core.conversation_ended")
     existing = parked_draft(session=turn.session, member_id=turn.who.member_id, flow=flow.name)
-    row = existing or ParkedDraft(member_id=turn.who.member_id, flow=flow.name, step=step)
-    row.step, row.draft, row.updated_at = step, copy.deepcopy(draft), utcnow()
-    flag_modified(row, "draft")
-    turn.session.add(row)
-    kind = turn.tr.t(KIND_NAMES[flow.name])
-    return turn.say("core.draft_kept", kind=kind, title=shorten(flow.title(draft), 60), command=f"/{flow.name}")
+    kept = existing or ParkedDraft(member_id=turn.who.member_id, flow=flow.name, step=step)
+    kept.step, kept.draft, kept.updated_at = step, state.to_json(), utcnow()
+    turn.session.add(kept)
+    kind = turn.tr.t(KIND_KEYS[flow.kind])
+    return turn.say("core.draft_kept", kind=kind, title=shorten(state.post.title, 60), command=f"/{flow.name}")
