@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import StrEnumType, UTCDateTime, utcnow
@@ -202,6 +202,9 @@ class Post(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The sentence vector of title and description (float16 bytes, bot/matching/encoder.py), made
+    # when the text is saved so matching never waits for the encoder; NULL until then.
+    embedding: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class ConversationState(SQLModel, table=True):

@@ -81,7 +81,7 @@ def torino(deps: Deps, tmp_path: Path) -> int:
         "to1,offer,Città di Torino,Co-design of public spaces,We co-designed 40 squares with residents.\n"
     )
     with transaction(deps.sessions) as session:
-        import_file(session, rows, default_language="en")
+        import_file(session, rows, default_language="en", encoder=deps.encoder)
     write(deps, BOB, "need", "Co-design of public spaces", "We want residents to co-design our squares.")
     with transaction(deps.sessions) as session:
         offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()

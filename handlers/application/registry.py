@@ -14,6 +14,7 @@ from handlers.application.commands import (
     partnerships,
     peer,
     peer_matching,
+    picture,
     privacy,
 )
 from handlers.application.commands import organisations as orgs
@@ -60,6 +61,8 @@ PEER_COMMANDS: dict[str, CommandHandler] = {
     "match": peer_matching.peer_match,
     "groups": peer_matching.peer_groups,
     "link": partnerships.peer_link,
+    "map": picture.peer_map,
+    "report": picture.peer_report,
     "audit": privacy.peer_audit,
     "org": orgs.peer_org,
 }
