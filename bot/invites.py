@@ -17,6 +17,7 @@ from sqlalchemy import CursorResult, or_, update
 from sqlmodel import Session, col, select
 
 from bot.members import Who
+from bot.organisations import join
 from storage.models import Community, Invite, Organisation
 from storage.types import utcnow
 
@@ -107,7 +108,7 @@ def redeem(session: Session, who: Who, code: str, *, now: datetime | None = None
     member.admitted = True
     organisation = session.get(Organisation, invite.organisation_id) if invite.organisation_id else None
     if organisation is not None:
-        member.organisation_id = organisation.id
+        join(session, member, organisation.name, invited=True)
     session.add(member)
     session.flush()
     community = session.get(Community, invite.community_id)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import StrEnumType, UTCDateTime, utcnow
@@ -15,6 +15,8 @@ from storage.types import StrEnumType, UTCDateTime, utcnow
 TITLE_MAX = 120
 DESCRIPTION_MAX = 2000
 ORGANISATION_MAX = 200
+CONTACT_MAX = 254  # an e-mail address
+ORGANISATION_KEY_MAX = 600  # a skeleton may be longer than the name (one letter can map to two)
 
 
 class Role(StrEnum):
@@ -114,10 +116,14 @@ class Workspace(SQLModel, table=True):
 
 
 class Organisation(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("community_id", "name"),
+        Index("ix_organisation_community_key", "community_id", "key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     name: str = Field(max_length=ORGANISATION_MAX)
+    key: str | None = Field(default=None, max_length=ORGANISATION_KEY_MAX)  # `bot.organisations.key`
     kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum(OrganisationKind))
     city: str | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, max_length=100)
@@ -128,6 +134,7 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    organisation_pending: bool = Field(default=False)  # named an existing organisation, not yet approved
     display_name: str = Field(default="", max_length=200)
     role: Role = Field(default=Role.member, sa_type=_enum(Role))
     language: str | None = Field(default=None, max_length=8)  # chosen with /language
@@ -135,6 +142,10 @@ class Member(SQLModel, table=True):
     paused_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # came in through a door a facilitator opened (see `bot.membership`); strangers are not
     admitted: bool = Field(default=False)
+    # how peers may reach them, as they chose with /contact (read through `bot.contacts.contact_of`)
+    contact_kind: str | None = Field(default=None, max_length=16)
+    contact_value: str | None = Field(default=None, max_length=CONTACT_MAX)
+    contact_platform: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -194,6 +205,9 @@ class Post(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The sentence vector of title and description (float16 bytes, bot/matching/encoder.py), made
+    # when the text is saved so matching never waits for the encoder; NULL until then.
+    embedding: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class ConversationState(SQLModel, table=True):
@@ -431,3 +445,25 @@ class BotProfile(SQLModel, table=True):
     platform: str = Field(primary_key=True, max_length=16)
     username: str = Field(max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code from `/link`: typed with `/link <code>` on another platform, it joins that
+    identity to this member. Deleted when used; short-lived."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MemberLink(SQLModel, table=True):
+    """An identity joined to a member by `/link`, with what it brought (its posts, its role), so
+    that `/unlink` can split it off again as the member it was."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    identity_id: int = Field(foreign_key="identity.id", unique=True)
+    posts: list[int] = Field(default_factory=list, sa_type=JSON)
+    role: Role = Field(default=Role.member, sa_type=_enum(Role))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -101,13 +101,35 @@ def organisation_by_name(*, session: Session, community_id: int, name: str) -> O
     ).first()
 
 
-def get_or_create_organisation(*, session: Session, community_id: int, name: str) -> Organisation:
-    found = organisation_by_name(session=session, community_id=community_id, name=name)
+def organisation_by_key(*, session: Session, community_id: int, key: str) -> Organisation | None:
+    return session.exec(
+        select(Organisation).where(Organisation.community_id == community_id, Organisation.key == key)
+    ).first()
+
+
+def keyless_organisations(*, session: Session, community_id: int) -> Sequence[Organisation]:
+    return session.exec(
+        select(Organisation)
+        .where(Organisation.community_id == community_id, col(Organisation.key).is_(None))
+        .order_by(col(Organisation.id))
+    ).all()
+
+
+def get_or_create_organisation(*, session: Session, community_id: int, name: str, key: str) -> Organisation:
+    """The organisation with this key (or, for a row written without one, this exact name)."""
+
+    def fetch() -> Organisation | None:
+        return organisation_by_key(session=session, community_id=community_id, key=key) or organisation_by_name(
+            session=session, community_id=community_id, name=name
+        )
+
+    found = fetch()
     if found is None:
-        found = Organisation(community_id=community_id, name=name)
-        fetch = lambda: organisation_by_name(session=session, community_id=community_id, name=name)  # noqa: E731
-        new = found
+        new = Organisation(community_id=community_id, name=name, key=key)
         found = insert_or_fetch(session, lambda: session.add(new), fetch) or new
+    elif found.key is None:
+        found.key = key
+        session.add(found)
     return found
 
 

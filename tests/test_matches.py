@@ -6,10 +6,11 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.deps import Deps
+from bot.organisations import organisation_named
 from bot.ports import Address, Incoming, Sender
 from handlers.application.conversation import Conversations
 from storage.models import Delivery, Match, MatchStatus, Member, Post, PostKind, Role
-from storage.queries import default_community, get_or_create_organisation
+from storage.queries import default_community
 from tests.membership_support import open_group
 
 ANA = Sender(platform="slack", workspace="T1", user_id="UANA", display_name="Ana", organisation="Bilbao City Council")
@@ -118,8 +119,8 @@ def test_a_facilitator_introduces_across_platforms(deps: Deps, match_id: int) ->
         bob = session.exec(select(Member).where(Member.display_name == "Bob")).one()
         # Bob's offer moves to a Telegram member: now each side is told on their own platform.
         offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
-        torino = get_or_create_organisation(
-            session=session, community_id=default_community(session=session).id or 0, name="Torino Social Hub"
+        torino = organisation_named(
+            session, community_id=default_community(session=session).id or 0, name="Torino Social Hub"
         )
         offer.member_id, offer.organisation_id = tom.id, torino.id
         session.add_all([tom, bob, offer])

@@ -40,7 +40,7 @@ def serve(database_url: str, slack_standin: SlackStandIn, standin: StandIn) -> I
     settings = slack_settings(database_url, slack_standin, telegram_bot_token=TOKEN, telegram_api_url=standin.api_url)
     deps = build_deps(settings, clock=FakeClock(), migrate=False)
     with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:
-        yield SlackHarness(deps, slack_standin, http)
+        yield SlackHarness(deps, slack_standin, http, served)
     deps.engine.dispose()
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from sqlmodel import Session
 
 from bot import invites
+from bot.claims import ask_approval
 from bot.deps import Deps
 from bot.errors import UserError
 from bot.i18n import N_, language_name, translator
@@ -51,6 +52,8 @@ class Conversations:
     def _answer(self, incoming: Incoming, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
         with transaction(self.deps.sessions) as session:
             who = resolve(session, incoming.sender)
+            # Someone who named an existing organisation (here or in their platform profile) waits for approval.
+            ask_approval(session, who.member, now=self.deps.clock.now())
             turn = Turn(self.deps, session, incoming, who, translator(who.language))
             if not admit(session, who, incoming) and not _stranger_may(session, incoming):
                 return [turn.say("membership.how_to_join")]

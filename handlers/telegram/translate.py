@@ -72,6 +72,7 @@ async def to_incoming(update: Update, bot: ExtBot[Any], text: str, *, groups: Se
         workspace=workspace,
         user_id=str(user.id),
         display_name=user.full_name,
+        username=user.username,
         locale=user.language_code,
         is_platform_admin=admin,
         member_of=confirmed,

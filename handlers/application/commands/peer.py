@@ -26,7 +26,12 @@ _USER_IDS = {
 
 
 def peer_help(turn: Turn, _args: str) -> list[Reply]:
-    parts = (N_("core.help_facilitator"), N_("privacy.help_facilitator"), N_("membership.help_facilitator"))
+    parts = (
+        N_("core.help_facilitator"),
+        N_("privacy.help_facilitator"),
+        N_("membership.help_facilitator"),
+        N_("people.help_facilitator"),
+    )
     return [Reply(text="\n".join(turn.tr.t(key) for key in parts))]
 
 
