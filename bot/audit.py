@@ -22,7 +22,13 @@ class Action(StrEnum):
     link_code = "link_code"  # a one-time partnership code handed out
     link = "link"  # target: how many members joined (organisations merged on the way)
     invite = "invite"  # target: the organisation id, if the invite names one
+    invite_revoke = "invite_revoke"  # target: the invite's id
+    register = "register"  # a Telegram group registered with the partnership (target: its chat id)
     forget = "forget"  # target: what became of the posts (kept / deleted)
+    org_approve = "org_approve"  # target: the organisation id the subject may now speak for
+    org_merge = "org_merge"  # target: "kept id <- merged id"
+    member_link = "member_link"  # a person joined two identities: "kept member id <- joined member id"
+    member_unlink = "member_unlink"  # ... and split one off again: "member id -> new member id"
 
 
 class Source(StrEnum):
@@ -36,8 +42,14 @@ LABELS = {
     Action.export: N_("privacy.audit_export"),
     Action.introduce: N_("privacy.audit_introduce"),
     Action.link_code: N_("privacy.audit_link_code"),
+    Action.org_approve: N_("people.audit_org_approve"),
+    Action.org_merge: N_("people.audit_org_merge"),
+    Action.member_link: N_("people.audit_member_link"),
+    Action.member_unlink: N_("people.audit_member_unlink"),
     Action.link: N_("privacy.audit_link"),
     Action.invite: N_("privacy.audit_invite"),
+    Action.invite_revoke: N_("membership.audit_invite_revoke"),
+    Action.register: N_("membership.audit_register"),
     Action.forget: N_("privacy.audit_forget"),
 }
 SOURCES = {

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # Fernet keys sealing stored credentials (Slack installations), newest first, comma-separated.
     peerlink_secret_key: SecretStr | None = None
 
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="WARNING")  # `peerlink -v` asks for INFO, `-vv` for DEBUG
     log_format: Literal["text", "json"] = "text"  # json: one object a line, for log collectors
 
     @field_validator("default_language")

@@ -11,8 +11,9 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.fairness import FairScheduler
 from bot.matching import Matcher
+from bot.matching.encoder import UniversalSentenceEncoder
 from bot.metrics import Metrics
-from bot.ports import Clock, GroupChat, Notifier, SystemClock
+from bot.ports import Clock, Encoder, GroupChat, Notifier, SystemClock
 from storage.db import SessionFactory
 
 
@@ -26,6 +27,8 @@ class Deps:
     # platform -> (deep-link payload -> URL opening our bot there, or None while not known yet);
     # adapters register theirs (Telegram: t.me/<bot>?start=<payload>), invites use them
     links: dict[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # sentence vectors of posts, made when a post is saved or imported (loads its model on first use)
+    encoder: Encoder = field(default_factory=UniversalSentenceEncoder)
     # platform -> (workspace, user ids -> the address of their group chat), for platforms that have one
     group_chats: dict[str, GroupChat] = field(default_factory=dict)
     # one per process: keeps each community's vector index in memory (bot/matching)

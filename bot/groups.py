@@ -67,9 +67,14 @@ class ProposedGroup:
     topic_members: int  # members with a pair on the topic
     topic_shared: bool = False  # an earlier group of the proposal has the same topic
 
+    @property
+    def named_after_topic(self) -> bool:
+        """A topic names the group only when most of its members have a pair on it."""
+        return bool(self.topic) and 2 * self.topic_members > len(self.members)
+
     def name(self, language: str) -> str:
         tr = translator(language)
-        if not self.topic:
+        if not self.named_after_topic:
             return tr.t("matching.group_name_plain", first=self.members[0].name)
         if self.topic_shared:
             return tr.t("matching.group_name_more", topic=label(self.topic, tr.language), first=self.members[0].name)
@@ -79,12 +84,11 @@ class ProposedGroup:
         tr = translator(language)
         lines = []
         if self.topic:
+            # The count agrees with the member list: "2 of the 3 members", never "2 members" beside 3.
+            every = self.topic_members == len(self.members)
+            key = N_("matching.group_reason_topic") if every else N_("matching.group_reason_topic_some")
             lines.append(
-                tr.t(
-                    "matching.group_reason_topic",
-                    topic=label(self.topic, tr.language),
-                    count=self.topic_members,
-                )
+                tr.t(key, topic=label(self.topic, tr.language), count=self.topic_members, total=len(self.members))
             )
         lines.extend(
             tr.t(
@@ -265,15 +269,18 @@ def _describe(
 ) -> ProposedGroup:
     inside = [frozenset((a, b)) for a in members for b in members if a < b and built.graph.has_edge(a, b)]
     topics: Counter[str] = Counter()
+    covered: dict[str, set[int]] = defaultdict(set)  # topic -> members with a pair on it
     for key in inside:
         topics.update(built.topics[key])
-    ranked = topics.most_common()
-    # Two groups on the same topic read alike: prefer a strong topic no earlier group is named after.
-    fresh = [slug for slug, weight in ranked if slug not in taken and weight >= ranked[0][1] / 2] if ranked else []
-    topic = fresh[0] if fresh else ranked[0][0] if ranked else ""
+        for slug in built.topics[key]:
+            covered[slug] |= key
+    # What the pairs inside really share: the topic most members have a pair on, then the heaviest;
+    # a second group on a taken topic is told apart by its first member's name.
+    ranked = sorted(topics, key=lambda slug: (-len(covered[slug]), -topics[slug], slug))
+    topic = ranked[0] if ranked else ""
     shared = topic in taken
     taken.add(topic)
-    on_topic = {node for key in inside if built.topics[key].get(topic) for node in key} if topic else set()
+    on_topic = covered[topic] if topic else set()
     pairs = sorted((pair for key in inside for pair in built.pairs[key]), key=lambda pair: -pair.score)
     shown = tuple(
         GroupPair(

@@ -11,10 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, or_, update
+from sqlmodel import Session, col, select
 
 from bot.members import Who
+from bot.organisations import join
 from storage.models import Community, Invite, Organisation
 from storage.types import utcnow
 
@@ -23,10 +26,16 @@ CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DEFAULT_VALIDITY = timedelta(days=30)
 
 
+MAX_DAYS = 365
+MAX_USES = 10_000
+
+
 class Outcome(StrEnum):
     joined = "joined"
     unknown = "unknown"
     expired = "expired"
+    revoked = "revoked"
+    used_up = "used_up"
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ def create(
     *,
     now: datetime | None = None,
     valid_for: timedelta | None = DEFAULT_VALIDITY,
+    max_uses: int | None = None,
 ) -> Invite:
     now = now or utcnow()
     invite = Invite(
@@ -52,6 +62,7 @@ def create(
         organisation_id=organisation_id,
         created_by=created_by,
         expires_at=now + valid_for if valid_for else None,
+        max_uses=max_uses,
         created_at=now,
     )
     session.add(invite)
@@ -71,20 +82,45 @@ def find(session: Session, code: str) -> Invite | None:
 
 
 def redeem(session: Session, who: Who, code: str, *, now: datetime | None = None) -> Redeemed:
-    """Join `who` to the invite's community and, when the invite names one, its organisation."""
+    """Join `who` to the invite's community and, when the invite names one, its organisation. An
+    invite is a door: whoever redeems it belongs. A use is counted by one conditional update, so
+    two people opening the last use of a limited invite at once cannot both get in."""
     invite = find(session, code.strip())
     if invite is None:
         return Redeemed(Outcome.unknown)
+    if invite.revoked_at is not None:
+        return Redeemed(Outcome.revoked)
     if invite.expires_at is not None and invite.expires_at <= (now or utcnow()):
         return Redeemed(Outcome.expired)
+    counted = session.execute(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            or_(col(Invite.max_uses).is_(None), col(Invite.uses) < col(Invite.max_uses)),
+        )
+        .values(uses=col(Invite.uses) + 1)
+    )
+    if cast(CursorResult[Any], counted).rowcount != 1:
+        return Redeemed(Outcome.used_up)
+    session.refresh(invite)
     member = who.member
     member.community_id = invite.community_id
+    member.admitted = True
     organisation = session.get(Organisation, invite.organisation_id) if invite.organisation_id else None
     if organisation is not None:
-        member.organisation_id = organisation.id
-    invite.uses += 1
-    session.add_all([member, invite])
+        join(session, member, organisation.name, invited=True)
+    session.add(member)
     session.flush()
     community = session.get(Community, invite.community_id)
     who.community = community or who.community
     return Redeemed(Outcome.joined, community=community, organisation=organisation)
+
+
+def revoke(session: Session, *, community_id: int, code: str, now: datetime) -> Invite | None:
+    """Stop an invite of this partnership from letting anyone else in; None when it has no such one."""
+    invite = find(session, code.strip())
+    if invite is None or invite.community_id != community_id:
+        return None
+    invite.revoked_at = invite.revoked_at or now
+    session.add(invite)
+    return invite

@@ -16,6 +16,7 @@ from bot.i18n import N_, Translator, translator
 from bot.matching import render_stored
 from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, refusal
 from bot.members import Who, member_language
+from bot.organisations import speaks_for
 from bot.ports import Address, GroupChat, Platform, Reply
 from bot.reach import ReachKind, reach, reach_text
 from bot.readers import member_reader
@@ -60,7 +61,8 @@ def side_members(session: Session, post: Post) -> Sequence[Member]:
     if post.member_id is not None:
         author = session.get(Member, post.member_id)
         return [author] if author else []
-    return members_of_organisation(session=session, organisation_id=post.organisation_id)
+    members = members_of_organisation(session=session, organisation_id=post.organisation_id)
+    return [member for member in members if speaks_for(member, post.organisation_id)]
 
 
 def _side_of(session: Session, who: Who, need: Post, offer: Post) -> Side | None:
@@ -73,7 +75,8 @@ def _side_of(session: Session, who: Who, need: Post, offer: Post) -> Side | None
 def my_matches(session: Session, who: Who, *, now: datetime) -> list[MatchView]:
     """Open matches on the member's posts (or their organisation's imported posts), best first; a
     suggestion shows only while `eligibility` lets it go ahead."""
-    organisation_id = who.member.organisation_id
+    # A pending member speaks for no post of their organisation but their own (`speaks_for`).
+    organisation_id = who.member.organisation_id if speaks_for(who.member, who.member.organisation_id) else None
     mine = select(Post.id).where(
         or_(
             Post.member_id == who.member_id,

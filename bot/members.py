@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session
 
 from bot.i18n import normalise_language, pick_language
-from bot.organisations import named, organisation_named
+from bot.organisations import join, named
 from bot.ports import Sender
-from storage.models import Community, Identity, Member, Organisation
+from storage.models import Community, Identity, Member
 from storage.queries import community_for_workspace, identity_of, insert_or_fetch
 
 
@@ -84,7 +84,7 @@ def resolve(session: Session, sender: Sender) -> Who:
     assert community is not None
     _refresh(identity, member, sender)
     if member.organisation_id is None and sender.organisation:
-        member.organisation_id = _organisation(session, member.community_id, sender.organisation).id
+        join(session, member, named(sender.organisation))
     return Who(member=member, identity=identity, community=community)
 
 
@@ -93,8 +93,6 @@ def _create(session: Session, sender: Sender) -> Who | Identity:
     community = community_for_workspace(session=session, platform=sender.platform, external_id=sender.workspace)
     assert community.id is not None
     member = Member(community_id=community.id, display_name=sender.display_name[:200])
-    if sender.organisation:
-        member.organisation_id = _organisation(session, community.id, sender.organisation).id
     identity = Identity(
         member_id=0,
         platform=sender.platform,
@@ -113,7 +111,11 @@ def _create(session: Session, sender: Sender) -> Who | Identity:
         session.add(identity)
 
     theirs = insert_or_fetch(session, insert, lambda: _identity(session, sender))
-    return theirs or Who(member=member, identity=identity, community=community)
+    if theirs is not None:
+        return theirs
+    if sender.organisation:
+        join(session, member, named(sender.organisation))
+    return Who(member=member, identity=identity, community=community)
 
 
 def _identity(session: Session, sender: Sender) -> Identity | None:
@@ -140,7 +142,3 @@ def _refresh(identity: Identity, member: Member, sender: Sender) -> None:
         identity.username = sender.username  # changed or removed in Telegram's settings
     if sender.display_name and not member.display_name:
         member.display_name = sender.display_name[:200]
-
-
-def _organisation(session: Session, community_id: int, name: str) -> Organisation:
-    return organisation_named(session, community_id=community_id, name=named(name))

@@ -160,10 +160,9 @@ def link(
         return Linked(Outcome.used, target)
     if row.expires_at <= now:
         return Linked(Outcome.expired, target)
-    source = community_for_workspace(session=session, platform=platform, external_id=external_id)
-    if source.id == row.community_id or target is None:
-        return Linked(Outcome.same, target)
-    # Claim the code first: of two facilitators redeeming it at once, only one gets this row.
+    # Claim the code first: of two facilitators redeeming it at once, only one gets this row. It is
+    # used up even when the workspace is in the partnership already, since redeeming it in a
+    # Telegram group also registers that group (one code, one door).
     claimed = session.execute(
         update(PartnershipCode)
         .where(col(PartnershipCode.id) == row.id, col(PartnershipCode.used_at).is_(None))
@@ -171,6 +170,9 @@ def link(
     )
     if cast(CursorResult[Any], claimed).rowcount != 1:
         return Linked(Outcome.used, target)
+    source = community_for_workspace(session=session, platform=platform, external_id=external_id)
+    if source.id == row.community_id or target is None:
+        return Linked(Outcome.same, target)
     assert source.id is not None
     assert target.id is not None
     moved = merge(session, source=source.id, target=target.id)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 # How long one send to a platform may take before it counts as failed (and is retried later): the
 # outbox's deadline and the Slack and Telegram HTTP clients' timeouts are this one figure.
 SEND_TIMEOUT = timedelta(seconds=60)
@@ -43,6 +46,7 @@ class Sender:
     locale: str | None = None  # platform locale, e.g. "es-ES" or "pt-br"
     timezone: str | None = None  # IANA name, e.g. "America/Mexico_City"
     is_platform_admin: bool = False  # Slack admin/owner, Telegram group admin
+    member_of: tuple[str, ...] = ()  # registered groups the platform says they are in (`bot.membership`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,15 @@ class Notifier(Protocol):
     platform: Platform
 
     async def send(self, to: Address, message: Reply) -> SentRef: ...
+
+
+class Encoder(Protocol):
+    """Turns texts into sentence vectors whose cosine says how close their meanings are, across
+    languages. `encode` returns one L2-normalised float32 row of `dimension` values per text."""
+
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
 
 class Clock(Protocol):

@@ -12,7 +12,9 @@ from sqlmodel import Session
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.language import detect_language
+from bot.matching.encoder import embed_posts
 from bot.members import Who
+from bot.ports import Encoder
 from bot.text import clean, one_line
 from bot.topics import BY_SLUG
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind, PostStatus
@@ -89,8 +91,9 @@ def check_description(raw: str) -> str:
     return description
 
 
-def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post:
-    """Create the post, or update the one being edited; the member's organisation owns it."""
+def save(session: Session, who: Who, draft: PostDraft, *, language: str, encoder: Encoder) -> Post:
+    """Create the post, or update the one being edited; the member's organisation owns it. Its
+    sentence vector is made now, so matching never waits for the encoder."""
     if who.member.organisation_id is None:
         raise UserError(N_("core.error_no_organisation"))
     post = editable_post(session, who, draft.post_id) if draft.post_id else None
@@ -111,6 +114,7 @@ def save(session: Session, who: Who, draft: PostDraft, *, language: str) -> Post
     # Matching stems by the post's own language, which may differ from the writer's interface language.
     post.language = draft.language or detect_language(f"{post.title}\n{post.description}", language) or language
     post.updated_at = utcnow()
+    embed_posts(encoder, [post])
     session.add(post)
     session.flush()
     return post

@@ -1,20 +1,21 @@
 """How one side of an introduction can reach the other, as a neutral value the introduction words.
 
-`reach` is the one rule, in this order: the contact the person chose (`chosen_contact`, the seam
-where members' own `/contact` choice plugs in; none is known yet), the shared conversation both
-are in (a Slack group DM of one workspace), their public Telegram handle, an imported post's
-`contact`; otherwise the relay (`bot.relay`: answering the introduction reaches them). An imported
-post nobody speaks for and without a contact is connected by a facilitator.
+`reach` is the one rule, in this order: the contact the person chose with `/contact`
+(`bot.contacts`: an e-mail; "only through Peerlink" goes straight to the relay), the shared
+conversation both are in (a Slack group DM of one workspace), their Telegram handle (the one they
+chose, else the one Telegram gives), an imported post's `contact`; otherwise the relay
+(`bot.relay`: answering the introduction reaches them). An imported post nobody speaks for and
+without a contact is connected by a facilitator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlmodel import Session
 
+from bot.contacts import ContactKind, contact_of
 from bot.i18n import N_, Translator
 from bot.ports import Platform
 from storage.models import Member, Post
@@ -36,35 +37,28 @@ class Reach:
     value: str = ""
 
 
-# A member's chosen way to be reached (an e-mail, a handle, "only through Peerlink"), or None.
-ChosenContact = Callable[[Session, Member], str | None]
-
-
-def no_chosen_contact(_session: Session, _member: Member) -> str | None:
-    """Nobody has chosen a contact yet (members choose theirs with `/contact` once it exists)."""
-    return None
-
-
-def reach(
-    session: Session,
-    post: Post,
-    member: Member | None,
-    *,
-    shared: bool,
-    chosen: ChosenContact = no_chosen_contact,
-) -> Reach:
+def reach(session: Session, post: Post, member: Member | None, *, shared: bool) -> Reach:
     """How to reach `member`, who speaks for `post` (None: an imported post nobody speaks for)."""
     if member is None:
         return Reach(ReachKind.contact, post.contact) if post.contact else Reach(ReachKind.facilitator)
-    choice = chosen(session, member)
-    if choice:
-        return Reach(ReachKind.chosen, choice)
+    chosen = contact_of(session, member.id or 0)
+    if chosen is not None and chosen.kind is ContactKind.peerlink:
+        return Reach(ReachKind.relay)
+    if chosen is not None and chosen.kind is ContactKind.email and chosen.value:
+        return Reach(ReachKind.chosen, chosen.value)
     if shared:
         return Reach(ReachKind.here)
+    if chosen is not None and chosen.platform == "telegram" and chosen.value:
+        return Reach(ReachKind.telegram, _telegram_username(chosen.value))
     for identity in identities_of_member(session=session, member_id=member.id or 0):
         if identity.platform == "telegram" and identity.username:
             return Reach(ReachKind.telegram, identity.username)
     return Reach(ReachKind.relay)
+
+
+def _telegram_username(handle: str) -> str:
+    """`@ana_lima` or `https://t.me/ana_lima` -> `ana_lima`."""
+    return handle.strip().removeprefix("https://").removeprefix("t.me/").removeprefix("@")
 
 
 REACH_KEYS = {

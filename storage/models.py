@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import StrEnumType, UTCDateTime, utcnow
@@ -15,6 +15,8 @@ from storage.types import StrEnumType, UTCDateTime, utcnow
 TITLE_MAX = 120
 DESCRIPTION_MAX = 2000
 ORGANISATION_MAX = 200
+CONTACT_MAX = 254  # an e-mail address
+ORGANISATION_KEY_MAX = 600  # a skeleton may be longer than the name (one letter can map to two)
 
 
 class Role(StrEnum):
@@ -115,10 +117,14 @@ class Workspace(SQLModel, table=True):
 
 
 class Organisation(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("community_id", "name"),
+        Index("ix_organisation_community_key", "community_id", "key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     name: str = Field(max_length=ORGANISATION_MAX)
+    key: str | None = Field(default=None, max_length=ORGANISATION_KEY_MAX)  # `bot.organisations.key`
     kind: OrganisationKind = Field(default=OrganisationKind.other, sa_type=_enum(OrganisationKind))
     city: str | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, max_length=100)
@@ -129,11 +135,18 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    organisation_pending: bool = Field(default=False)  # named an existing organisation, not yet approved
     display_name: str = Field(default="", max_length=200)
     role: Role = Field(default=Role.member, sa_type=_enum(Role))
     language: str | None = Field(default=None, max_length=8)  # chosen with /language
     timezone: str | None = Field(default=None, max_length=64)
     paused_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # came in through a door a facilitator opened (see `bot.membership`); strangers are not
+    admitted: bool = Field(default=False)
+    # how peers may reach them, as they chose with /contact (read through `bot.contacts.contact_of`)
+    contact_kind: str | None = Field(default=None, max_length=16)
+    contact_value: str | None = Field(default=None, max_length=CONTACT_MAX)
+    contact_platform: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -166,6 +179,7 @@ class Channel(SQLModel, table=True):
     chat: str = Field(max_length=64)
     name: str = Field(default="", max_length=200)
     is_community_channel: bool = Field(default=False)  # set by `/peer channel here`
+    registered: bool = Field(default=False)  # a Telegram group a facilitator registered (a door)
     language: str | None = Field(default=None, max_length=8)
     timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -193,6 +207,9 @@ class Post(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The sentence vector of title and description (float16 bytes, bot/matching/encoder.py), made
+    # when the text is saved so matching never waits for the encoder; NULL until then.
+    embedding: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class ConversationState(SQLModel, table=True):
@@ -356,7 +373,9 @@ class Invite(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     created_by: int | None = Field(default=None, foreign_key="member.id")
     uses: int = Field(default=0)
+    max_uses: int | None = Field(default=None)  # None: as many as come before it expires
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -434,3 +453,34 @@ class AuditEntry(SQLModel, table=True):
     subject_member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     target: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class BotProfile(SQLModel, table=True):
+    """What a platform said about our own bot (Telegram's getMe username), written by whichever
+    process asked, so every process (a web process that never polls) can build links."""
+
+    platform: str = Field(primary_key=True, max_length=16)
+    username: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code from `/link`: typed with `/link <code>` on another platform, it joins that
+    identity to this member. Deleted when used; short-lived."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MemberLink(SQLModel, table=True):
+    """An identity joined to a member by `/link`, with what it brought (its posts, its role), so
+    that `/unlink` can split it off again as the member it was."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    identity_id: int = Field(foreign_key="identity.id", unique=True)
+    posts: list[int] = Field(default_factory=list, sa_type=JSON)
+    role: Role = Field(default=Role.member, sa_type=_enum(Role))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    BotProfile,
     Channel,
     Community,
     ConversationState,
@@ -100,13 +101,35 @@ def organisation_by_name(*, session: Session, community_id: int, name: str) -> O
     ).first()
 
 
-def get_or_create_organisation(*, session: Session, community_id: int, name: str) -> Organisation:
-    found = organisation_by_name(session=session, community_id=community_id, name=name)
+def organisation_by_key(*, session: Session, community_id: int, key: str) -> Organisation | None:
+    return session.exec(
+        select(Organisation).where(Organisation.community_id == community_id, Organisation.key == key)
+    ).first()
+
+
+def keyless_organisations(*, session: Session, community_id: int) -> Sequence[Organisation]:
+    return session.exec(
+        select(Organisation)
+        .where(Organisation.community_id == community_id, col(Organisation.key).is_(None))
+        .order_by(col(Organisation.id))
+    ).all()
+
+
+def get_or_create_organisation(*, session: Session, community_id: int, name: str, key: str) -> Organisation:
+    """The organisation with this key (or, for a row written without one, this exact name)."""
+
+    def fetch() -> Organisation | None:
+        return organisation_by_key(session=session, community_id=community_id, key=key) or organisation_by_name(
+            session=session, community_id=community_id, name=name
+        )
+
+    found = fetch()
     if found is None:
-        found = Organisation(community_id=community_id, name=name)
-        fetch = lambda: organisation_by_name(session=session, community_id=community_id, name=name)  # noqa: E731
-        new = found
+        new = Organisation(community_id=community_id, name=name, key=key)
         found = insert_or_fetch(session, lambda: session.add(new), fetch) or new
+    elif found.key is None:
+        found.key = key
+        session.add(found)
     return found
 
 
@@ -243,3 +266,19 @@ def community_group(*, session: Session, community_id: int, platform: str, works
         )
         .order_by(col(Channel.workspace) != workspace, col(Channel.id))
     ).first()
+
+
+def bot_username(*, session: Session, platform: str) -> str | None:
+    """Our bot's username on a platform, as the last process that asked the platform noted it."""
+    profile = session.get(BotProfile, platform)
+    return profile.username if profile else None
+
+
+def remember_bot_username(*, session: Session, platform: str, username: str, now: datetime) -> None:
+    profile = session.get(BotProfile, platform)
+    if profile is None:
+        new = BotProfile(platform=platform, username=username, updated_at=now)
+        profile = insert_or_fetch(session, lambda: session.add(new), lambda: session.get(BotProfile, platform))
+    if profile is not None and profile.username != username:
+        profile.username, profile.updated_at = username, now
+        session.add(profile)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -38,6 +39,30 @@ class FakeClock:
 
 def _admin_url(url: str, database: str = "postgres") -> str:
     return make_url(url).set(drivername="postgresql+psycopg", database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _only_the_settings_a_test_gives(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No setting leaks in from outside: the developer's exported variables are removed, and the run
+    happens in an empty working directory, where no `.env` (README: tokens go there) is found. A
+    test that wants a setting passes it (Settings(...), monkeypatch.setenv, a subprocess's env)."""
+    patch = pytest.MonkeyPatch()
+    for name in Settings.model_fields:
+        patch.delenv(name.upper(), raising=False)
+    patch.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A test that configures logging (the CLI sets levels) leaves the next test as it found it."""
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
+    before = [(logger, logger.level, logger.disabled) for logger in loggers]
+    yield
+    for logger, level, disabled in before:
+        logger.setLevel(level)
+        logger.disabled = disabled
 
 
 @pytest.fixture(scope="session")

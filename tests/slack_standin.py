@@ -7,6 +7,7 @@ the real `peerlink serve` app under uvicorn in a background thread.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -14,10 +15,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
@@ -29,6 +30,9 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.runtime.compose import build_deps
 from tests.conftest import FakeClock
+from tests.waiting import PATIENCE, wait_until
+
+T = TypeVar("T")
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -112,27 +116,45 @@ class SlackStandIn:
         with self.lock:
             return [call for call in self.calls if call.method == method]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
-        """The calls to `method` once there are `count` of them (work happens after the ack)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.calls_to(method)
-            if len(found) >= count:
-                return found
-            time.sleep(0.01)
-        raise AssertionError(
-            f"expected {count} call(s) to {method}, got {len(self.calls_to(method))}: {[c.method for c in self.calls]}"
-        )
+    def mark(self) -> int:
+        """A position in the log of calls: what happens from now on is after it."""
+        with self.lock:
+            return len(self.calls)
 
-    def wait_for_prefix(self, prefix: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                found = [call for call in self.calls if call.method.startswith(prefix)]
-            if len(found) >= count:
-                return found
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} call(s) to {prefix}*: {[c.method for c in self.calls]}")
+    def calls_since(self, position: int) -> list[Call]:
+        with self.lock:
+            return self.calls[position:]
+
+    def after(self, call: Call) -> int:
+        """The position just after `call`: what was recorded later."""
+        with self.lock:
+            return next(index for index, seen in enumerate(self.calls) if seen is call) + 1
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        *,
+        since: int = 0,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """The calls to `method` after position `since` (and for which `where` holds), once there are
+        `count` of them: the work happens after the ack. Take the one you mean by its content (`where`)
+        rather than by its place: a late call from an earlier step may come first."""
+        return self._wait(lambda call: call.method == method and (where is None or where(call)), count, since, method)
+
+    def wait_for_prefix(self, prefix: str, count: int = 1, *, since: int = 0) -> list[Call]:
+        return self._wait(lambda call: call.method.startswith(prefix), count, since, prefix + "*")
+
+    def _wait(self, test: Callable[[Call], bool], count: int, since: int, what: str) -> list[Call]:
+        found: list[Call] = []
+
+        def arrived() -> bool:
+            found[:] = [call for call in self.calls_since(since) if test(call)]
+            return len(found) >= count
+
+        wait_until(arrived, what=f"{count} call(s) to {what}", seen=lambda: [c.method for c in self.calls_since(since)])
+        return found
 
     def texts(self) -> list[str]:
         """Every text and block text we sent anywhere, for checks on escaping."""
@@ -258,6 +280,16 @@ class SlackStandIn:
             return failure
 
 
+def in_channel(channel: str) -> Callable[[Call], bool]:
+    """For `wait_for(..., where=)`: a message posted in `channel` (`D<user>`: that user's private chat)."""
+    return lambda call: call.params.get("channel") == channel
+
+
+def for_user(user: str) -> Callable[[Call], bool]:
+    """For `wait_for(..., where=)`: a home (views.publish) drawn for `user`."""
+    return lambda call: call.params.get("user_id") == user
+
+
 def _files(params: dict[str, Any]) -> list[dict[str, Any]]:
     files = params.get("files")
     return json.loads(files) if isinstance(files, str) else list(files or [])
@@ -358,7 +390,7 @@ def event_body(event: dict[str, Any], *, team: str = TEAM, event_id: str | None 
 
 
 class Served:
-    """`app` under uvicorn on a free 127.0.0.1 port, in a background thread."""
+    """`app` under uvicorn on a free 127.0.0.1 port, in a background thread with its own loop."""
 
     def __init__(self, app: Starlette) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -367,7 +399,13 @@ class Served:
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.resident: set[asyncio.Task[Any]] = set()  # the server's own tasks, running all along
+        self.thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
+
+    async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.server.serve(sockets=[self.sock])
 
     @property
     def url(self) -> str:
@@ -375,26 +413,32 @@ class Served:
 
     def __enter__(self) -> Served:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
+        wait_until(lambda: self.server.started or not self.thread.is_alive(), what="uvicorn started")
+        if not self.server.started:
+            raise RuntimeError("uvicorn did not start")
+        self.resident = self._on_loop(self._tasks())
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=PATIENCE)
         self.sock.close()
 
+    def settled(self) -> None:
+        """Wait until the app has finished every piece of work it started: Slack's listeners run
+        after the ack, so "nothing happened" can only be asserted once they are done."""
+        self._on_loop(self._settle())
 
-def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    async def _tasks(self) -> set[asyncio.Task[Any]]:
+        return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    async def _settle(self) -> None:
+        while pending := await self._tasks() - self.resident:  # work may start more work
+            await asyncio.wait(pending)
+
+    def _on_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=PATIENCE)
 
 
 # --- the harness the Slack tests share ---------------------------------------------------------------
@@ -403,10 +447,11 @@ def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
 class SlackHarness:
     """The real `peerlink serve` app with Slack on, over real HTTP, talking to the stand-in."""
 
-    def __init__(self, deps: Deps, standin: SlackStandIn, http: httpx.Client) -> None:
+    def __init__(self, deps: Deps, standin: SlackStandIn, http: httpx.Client, served: Served) -> None:
         self.deps = deps
         self.standin = standin
         self.http = http
+        self.served = served
 
     def post(self, body: str, *, content_type: str, **signing: Any) -> httpx.Response:
         headers = signed_headers(body, content_type=content_type, **signing)
@@ -483,6 +528,6 @@ def slack(database_url: str, standin: SlackStandIn) -> Iterator[SlackHarness]:
     from bot.runtime.web import build_web_app
 
     deps = build_deps(slack_settings(database_url, standin), clock=FakeClock(), migrate=False)
-    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:
-        yield SlackHarness(deps, standin, http)
+    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=PATIENCE) as http:
+        yield SlackHarness(deps, standin, http, served)
     deps.engine.dispose()

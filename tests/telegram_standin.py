@@ -3,6 +3,11 @@
 It serves queued updates to getUpdates (long polling), records every call with its parameters
 (form-encoded, multipart or JSON, as PTB sends them), and can be told to fail the next call of a
 method with 429 (`parameters.retry_after`) or 403, as Telegram does.
+
+Waiting for the bot's answer (see tests/README.md): take `mark()` before you act, then
+`wait_for_message(chat, expect, since=mark)` for the message you mean, by its content; `say()` does
+both. Never take "the next message" or `sent()[-1]` as the answer: a late reply to an earlier step
+may come first.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from bot.config import Settings
+from tests import waiting
 
 BOT_ID = 5550001
 BOT_USERNAME = "PeerlinkTestBot"
@@ -48,6 +54,14 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+
+
+# The message you mean: a piece of its text (as sent, HTML-escaped), or a test on the call.
+Expect = str | Callable[[Call], bool]
+
+
+def _matches(call: Call, expect: Expect) -> bool:
+    return expect in str(call.params.get("text", "")) if isinstance(expect, str) else expect(call)
 
 
 @dataclass
@@ -219,11 +233,51 @@ class StandIn:
 
     def sent(self, chat: int | None = None) -> list[Call]:
         """sendMessage calls that succeeded (answered 200), optionally in one chat."""
+        return self.sent_since(0, chat)
+
+    def mark(self) -> int:
+        """A position in the log of calls: what happens from now on is after it."""
+        with self.state.lock:
+            return len(self.state.calls)
+
+    def sent_since(self, since: int, chat: int | None = None) -> list[Call]:
+        """sendMessage calls after position `since` that succeeded, optionally in one chat."""
+        with self.state.lock:
+            later = self.state.calls[since:]
         return [
             c
-            for c in self.calls("sendMessage")
-            if c.params.get("_ok") and (chat is None or str(c.params.get("chat_id")) == str(chat))
+            for c in later
+            if c.method == "sendMessage"
+            and c.params.get("_ok")
+            and (chat is None or str(c.params.get("chat_id")) == str(chat))
         ]
+
+    async def wait_for(self, predicate: Callable[[Call], bool], *, since: int = 0, what: str = "a call") -> Call:
+        """The first call after position `since` for which `predicate` holds, once it has come."""
+        found: list[Call] = []
+
+        def arrived() -> bool:
+            with self.state.lock:
+                later = self.state.calls[since:]
+            found[:] = [call for call in later if predicate(call)][:1]
+            return bool(found)
+
+        await until(arrived, what=what, standin=self)
+        return found[0]
+
+    async def wait_for_message(self, chat: int, expect: Expect, *, since: int = 0) -> Call:
+        """The first message the bot sent to `chat` after position `since` that is the one you mean."""
+
+        def meant(call: Call) -> bool:
+            return (
+                call.method == "sendMessage"
+                and bool(call.params.get("_ok"))
+                and str(call.params.get("chat_id")) == str(chat)
+                and _matches(call, expect)
+            )
+
+        wanted = expect if isinstance(expect, str) else getattr(expect, "__name__", "a test")
+        return await self.wait_for(meant, since=since, what=f"a message to {chat} matching {wanted!r}")
 
     def summary(self) -> list[str]:
         return [
@@ -291,6 +345,9 @@ class StandIn:
                     "file_name": params.get("_filename", "file"),
                 },
             )
+        if method == "sendPhoto":
+            size = {"file_id": "p1", "file_unique_id": "pu1", "width": 1320, "height": 1200}
+            return self._message(params, photo=[size])
         if method == "getChatMember":
             status = self.state.statuses.get((str(params["chat_id"]), str(params["user_id"])), "member")
             member: dict[str, Any] = {"status": status, "user": _user(int(params["user_id"]))}
@@ -378,18 +435,9 @@ def _params(content_type: str, body: bytes) -> dict[str, Any]:
     return {name: _decode(name, value) for name, value in parse_qsl(body.decode(), keep_blank_values=True)}
 
 
-async def until(
-    check: Callable[[], bool], seconds: float = 10.0, what: str = "condition", standin: StandIn | None = None
-) -> None:
-    """Wait without blocking the event loop the bot runs on."""
-    import asyncio
-
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            seen = standin.summary() if standin else []
-            raise AssertionError(f"{what} not met within {seconds}s; stand-in saw {seen}")
-        await asyncio.sleep(0.02)
+async def until(check: Callable[[], bool], *, what: str = "condition", standin: StandIn | None = None) -> None:
+    """`tests.waiting.until`, reporting what the stand-in saw when it fails."""
+    await waiting.until(check, what=what, seen=standin.summary if standin else None)
 
 
 def settings_for(database_url: str, standin: StandIn, **extra: Any) -> Settings:
@@ -413,22 +461,51 @@ async def say(
     standin: StandIn,
     text: str,
     *,
+    expect: Expect | None = None,
     replies: int = 1,
     user: int = 42,
     chat: int | None = None,
     name: str = "Ana",
     language: str | None = "en",
 ) -> list[str]:
-    """Write `text` and wait for `replies` messages back in that chat; returns their (HTML) texts."""
+    """Write `text` and wait for the answer; returns the (HTML) texts the bot sent to that chat since.
+
+    With `expect` the list starts at the message you mean (a late reply to an earlier step is left
+    out). Without it, this waits for `replies` messages, which is right only when every earlier step
+    in the chat waited for all of its own replies.
+    """
     where = chat if chat is not None else user
-    before = len(standin.sent(where))
+    since = standin.mark()
     standin.message(text, user=user, chat=chat, name=name, language=language)
+    if expect is not None:
+        meant = await standin.wait_for_message(where, expect, since=since)
+        later = standin.sent_since(since, where)
+        start = next(index for index, call in enumerate(later) if call is meant)
+        return [c.params["text"] for c in later[start:]]
     await until(
-        lambda: len(standin.sent(where)) >= before + replies,
+        lambda: len(standin.sent_since(since, where)) >= replies,
         what=f"{replies} replies to {text!r}",
         standin=standin,
     )
-    return [c.params["text"] for c in standin.sent(where)[before:]]
+    return [c.params["text"] for c in standin.sent_since(since, where)]
+
+
+# The partnership's registered Telegram group: a door (bot.membership). The stand-in answers
+# getChatMember with "member" unless told otherwise, so people in tests belong through it; a
+# stranger is someone whose status in it is set to "left".
+PARTNERSHIP_GROUP = -100777
+
+
+def open_partnership_group(deps: Any, chat: int = PARTNERSHIP_GROUP) -> None:
+    from bot.membership import register_group
+    from bot.ports import Address
+    from storage.db import transaction
+    from storage.queries import default_community
+
+    with transaction(deps.sessions) as session:
+        community_id = default_community(session=session).id
+        address = Address(platform="telegram", workspace=str(BOT_ID), chat=str(chat))
+        register_group(session, community_id=community_id, address=address)
 
 
 @asynccontextmanager
@@ -438,6 +515,7 @@ async def polling(deps: Any, standin: StandIn) -> AsyncIterator[None]:
 
     from handlers.telegram.polling import run_polling
 
+    open_partnership_group(deps)
     stop = asyncio.Event()
     task = asyncio.create_task(run_polling(deps, stop=stop, poll_timeout=1))
     await until(lambda: bool(standin.calls("getUpdates")) or task.done(), what="polling started", standin=standin)

@@ -81,7 +81,7 @@ def test_secrets_never_print() -> None:
 
 
 def test_warm_up_builds_every_index(deps: Deps) -> None:
-    warm_up(deps).join(timeout=60)
+    warm_up(deps).join()  # however long a busy machine takes; pytest-timeout ends a hang
     assert deps.matcher._indexes  # built before any suggestion was asked for
 
 
@@ -141,7 +141,8 @@ def test_default_language_is_the_default_community_language(database_url: str, c
         assert conversations.handle(_incoming("ana", "/help"))[0].text.startswith("Esto es lo que puedo hacer")
         # a platform locale is the person's own language, and wins over the community's
         brazilian = conversations.handle(_incoming("bia", "/help", locale="pt-BR"))[0].text
-        assert brazilian == translator("pt").t("core.help") + "\n\n" + translator("pt").t("core.help_facilitator")
+        assert brazilian.startswith(translator("pt").t("core.help"))
+        assert translator("pt").t("core.help_facilitator") in brazilian
     finally:
         deps.engine.dispose()
     # the settings stay the default community's: changing them changes it at the next start

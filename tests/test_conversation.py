@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.deps import Deps
-from bot.ports import Address, Incoming
+from bot.ports import Address, Incoming, Sender
 from bot.runtime.compose import build_deps
 from handlers.application.conversation import Conversations
 from handlers.console import Console, console_sender
@@ -25,6 +25,7 @@ from storage.models import (
     PostStatus,
     Role,
 )
+from tests.membership_support import open_group
 
 DESCRIPTION = (
     "We reserved catering contracts for work-integration social enterprises and wrote social clauses "
@@ -229,6 +230,9 @@ def test_peer_commands_need_the_facilitator_role(deps: Deps) -> None:
         session.commit()
     assert "this channel now receives" in say("/peer channel here")
     assert "I don't know “/peer dance”" in say("/peer dance")
+    assert "I don't know “bob-0a1b2c3d” in this partnership" in say("/peer role bob-0a1b2c3d facilitator")
+    bob = Sender(platform="console", workspace="local", user_id="bob-0a1b2c3d")
+    conversations.handle(Incoming(sender=bob, chat=group, text="/help", is_private=False))
     assert "is now a facilitator" in say("/peer role bob-0a1b2c3d facilitator")
 
 
@@ -250,8 +254,11 @@ def test_a_role_for_someone_who_cannot_be_identified_is_refused(deps: Deps) -> N
     from bot.ports import Sender
 
     admin = Sender(platform="telegram", workspace="555", user_id="42", is_platform_admin=True)
-    group = Address(platform="telegram", workspace="555", chat="-100")
+    group = open_group(deps, workspace="555", chat="-100")  # registered: its admins facilitate
     conversations = Conversations(deps)
+    conversations.handle(
+        Incoming(sender=replace(admin, user_id="777", is_platform_admin=False), chat=group, text="/help")
+    )
 
     def say(text: str) -> str:
         incoming = Incoming(sender=admin, chat=group, text=text, is_private=False)

@@ -30,7 +30,7 @@ CITY_LANGUAGES = {
 
 def _load(deps: Deps) -> int:
     with transaction(deps.sessions) as session:
-        return load_demo(session)
+        return load_demo(session, deps.encoder)
 
 
 def test_nine_cities_offer_and_need_in_their_own_language(deps: Deps) -> None:

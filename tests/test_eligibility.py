@@ -136,7 +136,7 @@ def paused_community(sqlite_url: str) -> str:
 
 def test_match_record_leaves_out_paused_authors(paused_community: str) -> None:
     result = CliRunner().invoke(
-        cli, ["--log-level", "WARNING", "match", "--record"], obj={}, env={"DATABASE_URL": paused_community}
+        cli, ["match", "--record"], obj={}, env={"DATABASE_URL": paused_community}
     )
     assert result.exit_code == 0, result.stderr
     assert "Need Foxtrot" not in result.stdout  # paused need: not in the round at all

@@ -8,8 +8,9 @@ import pytest
 from sqlmodel import col, select
 
 from bot.deps import Deps
-from bot.groups import LeftOutReason, parse_size, propose_groups, save_groups
+from bot.groups import LeftOutReason, ProposedGroup, parse_size, propose_groups, save_groups
 from bot.matching.evaluation import LabelledSet, load
+from bot.topics import label
 from storage.db import transaction
 from storage.models import Organisation, Post, PostStatus, WorkingGroup, WorkingGroupMember
 from tests.test_matching_support import HOUSING_OFFER, PROCUREMENT_NEED, PROCUREMENT_OFFER, UNRELATED_NEED, World
@@ -40,9 +41,27 @@ def test_groups_over_a_multilingual_community(deps: Deps) -> None:
         assert 3 <= len(group.members) <= 6
         assert group.topic
         assert group.pairs
-        assert group.name("en").startswith("Working group: ")
         assert len(group.reasons("nl")) >= 2
+        _assert_the_name_and_counts_agree_with_the_members(group)
+    assert sum(group.named_after_topic for group in proposal.groups) >= 3
     assert all(item.explain("fr", min_size=3) for item in proposal.left_out)
+
+
+def _assert_the_name_and_counts_agree_with_the_members(group: ProposedGroup) -> None:
+    """A topic names a group only when most members have a pair on it, and the count said beside the
+    member list is out of that list ("2 of the 3 members meet on ...")."""
+    topic = label(group.topic, "en")
+    total = len(group.members)
+    assert 0 < group.topic_members <= total
+    if group.named_after_topic:
+        assert group.name("en").startswith(f"Working group: {topic}")
+        assert 2 * group.topic_members > total
+    else:
+        assert group.name("en") == f"Working group around {group.members[0].name}"
+    if group.topic_members == total:
+        assert group.reasons("en")[0] == f"{total} members meet on {topic}"
+    else:
+        assert group.reasons("en")[0] == f"{group.topic_members} of the {total} members meet on {topic}"
 
 
 def test_reasons_for_those_left_out_and_saving(deps: Deps) -> None:

@@ -6,14 +6,29 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.deps import Deps
+from bot.organisations import organisation_named
 from bot.ports import Address, Incoming, Sender
 from handlers.application.conversation import Conversations
 from storage.models import Delivery, Match, MatchStatus, Member, Post, PostKind, Role
-from storage.queries import default_community, get_or_create_organisation
+from storage.queries import default_community
+from tests.membership_support import open_group
 
 ANA = Sender(platform="slack", workspace="T1", user_id="UANA", display_name="Ana", organisation="Bilbao City Council")
 BOB = Sender(platform="slack", workspace="T1", user_id="UBOB", display_name="Bob", organisation="Dublin City Council")
-TOM = Sender(platform="telegram", workspace="777", user_id="42", display_name="Tom", organisation="Torino Social Hub")
+# Tom is in the partnership's registered Telegram group (the adapter asked Telegram; see `open_group`).
+TOM = Sender(
+    platform="telegram",
+    workspace="777",
+    user_id="42",
+    display_name="Tom",
+    organisation="Torino Social Hub",
+    member_of=("-100777",),
+)
+
+
+@pytest.fixture(autouse=True)
+def partnership_group(deps: Deps) -> None:
+    open_group(deps, workspace="777", chat="-100777")
 
 
 def say(deps: Deps, sender: Sender, text: str) -> str:
@@ -110,8 +125,8 @@ def test_a_facilitator_introduces_across_platforms(deps: Deps, match_id: int) ->
         bob = session.exec(select(Member).where(Member.display_name == "Bob")).one()
         # Bob's offer moves to a Telegram member: now each side is told on their own platform.
         offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
-        torino = get_or_create_organisation(
-            session=session, community_id=default_community(session=session).id or 0, name="Torino Social Hub"
+        torino = organisation_named(
+            session, community_id=default_community(session=session).id or 0, name="Torino Social Hub"
         )
         offer.member_id, offer.organisation_id = tom.id, torino.id
         session.add_all([tom, bob, offer])
@@ -157,7 +172,7 @@ def test_an_imported_post_shows_its_contact_or_asks_the_facilitators(deps: Deps,
         bob = session.exec(select(Member).where(Member.display_name == "Bob")).one()
         bob.role = Role.facilitator
         offer = session.exec(select(Post).where(Post.kind == PostKind.offer)).one()
-        imported = get_or_create_organisation(session=session, community_id=offer.community_id, name="Habitar")
+        imported = organisation_named(session, community_id=offer.community_id, name="Habitar")
         offer.member_id, offer.organisation_id, offer.contact = None, imported.id, "hola@habitar.example"
         session.add_all([bob, offer])
         session.commit()

@@ -30,7 +30,7 @@ def community(sqlite_url: str) -> str:
 
 
 def _run(url: str, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--log-level", "WARNING", *args], obj={}, env={"DATABASE_URL": url})
+    result = CliRunner().invoke(cli, list(args), obj={}, env={"DATABASE_URL": url, "LOG_LEVEL": None})
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -42,7 +42,7 @@ def test_match_json_is_the_list_and_the_unmatched_go_to_stderr(community: str) -
     assert set(rows[0]) == {"need", "offer", "score", "reasons"}
     assert 0 < rows[0]["score"] <= 1
     assert rows[0]["reasons"][0].startswith("Shared topics: Public procurement")
-    unmatched = json.loads(err.strip().splitlines()[-1])["unmatched"]
+    unmatched = json.loads(err)["unmatched"]  # stderr is only data too: no log line
     assert [(u["need"], u["reason"]) for u in unmatched] == [("n-choir", "below_threshold")]
     assert unmatched[0]["explanation"].startswith("No offer is close enough yet")
 
@@ -97,11 +97,13 @@ def test_groups_text_lists_everyone(community: str) -> None:
 
 
 def test_groups_json(community: str) -> None:
-    code, out, err = _run(community, "groups", "--size", "3-6", "--format", "json", "--language", "es")
+    code, out, err = _run(community, "groups", "--size", "2-6", "--format", "json", "--language", "es")
     assert code == 0, err
     data = json.loads(out)
     [group] = data["groups"]
     assert group["name"] == "Grupo de trabajo: Compra pública"
-    assert set(group["members"]) == {"Guadalajara", "Dublin", "Vienna"}
+    assert set(group["members"]) == {"Guadalajara", "Dublin"}
     assert group["reasons"][0] == "2 miembros coinciden en Compra pública"
-    assert [(item["organisation"], item["reason"]) for item in data["left_out"]] == [("Lima", "isolated")]
+    # Vienna's housing offer serves no need here: it is not put in a group for a weak pair.
+    left_out = [(item["organisation"], item["reason"]) for item in data["left_out"]]
+    assert sorted(left_out) == [("Lima", "isolated"), ("Vienna", "isolated")]

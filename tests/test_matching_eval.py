@@ -1,27 +1,48 @@
 """Match quality on Peerlink's own labelled sets (seven languages): recall@3 and MRR, and no
-same-organisation or forbidden pair, ever. The second set was written apart from the first (other
-organisations, other phrasings) as a guard against tuning the matcher to one set. Run
-`pytest tests/test_matching_eval.py -s` to see the figures and the misses."""
+same-organisation or forbidden pair, ever. Each set was written apart from the others (other
+organisations, other phrasings) as a guard against tuning the matcher to one of them; the third is
+paraphrase across languages, written before the semantic channel was tuned. Run
+`pytest tests/test_matching_eval.py -s` to see the figures, the lexical-only figures beside them,
+and the misses."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
+from bot.matching import Matcher, MatchingConfig, Weights
 from bot.matching.evaluation import LabelledSet, Report, evaluate, load
 from bot.runtime.compose import build_deps
 from storage.db import transaction
 from storage.queries import default_community
 
 DATA = Path(__file__).parent / "data"
-EVAL_SETS = {DATA / "matching_eval.json": 40, DATA / "matching_eval_2.json": 20}  # set -> needs at least
-MIN_RECALL = 0.85
+
+
+@dataclass(frozen=True)
+class Bar:
+    needs: int  # at least this many needs
+    recall: float  # recall@3, of the suggestions and of one round
+    mrr: float
+
+
+EVAL_SETS = {
+    DATA / "matching_eval.json": Bar(40, 0.88, 0.95),
+    DATA / "matching_eval_2.json": Bar(20, 0.85, 0.90),
+    # Paraphrase across languages: 0.27 lexical only; the semantic channel lifts it, short of 0.90
+    # (README, Matching: the threshold that clears the demo's unrelated pairs costs it 0.07).
+    DATA / "matching_eval_3.json": Bar(40, 0.62, 0.60),
+}
+# Today's matcher without the semantic channel, for the figures printed beside each set's.
+LEXICAL = MatchingConfig(weights=Weights(semantic=0.0, topic=0.35, text=0.65), min_score=0.04)
 
 
 @pytest.fixture(scope="module", params=sorted(EVAL_SETS), ids=lambda path: path.stem)
-def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Report:
+def reports(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
     url = f"sqlite:///{tmp_path_factory.mktemp('eval') / 'eval.db'}"
     deps = build_deps(Settings(_env_file=None, database_url=url), migrate=True)  # type: ignore[call-arg]
     labelled = LabelledSet.read(request.param)
@@ -29,38 +50,55 @@ def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         with transaction(deps.sessions) as session:
             community = default_community(session=session)
             assert community.id is not None
-            result = evaluate(session, deps.matcher, load(session, community.id, labelled), labelled)
+            posts = load(session, community.id, labelled)
+            result = evaluate(session, deps.matcher, posts, labelled)
+            lexical = evaluate(session, Matcher(LEXICAL, encoder=deps.encoder), posts, labelled)
     finally:
         deps.engine.dispose()
-    figures = f"recall@3={result.recall:.3f} round recall@3={result.round_recall:.3f} MRR={result.mrr:.3f}"
-    print(f"\n{request.param.name}: {figures}")
+    print(f"\n{request.param.name}: {_figures(result)}; lexical only: {_figures(lexical)}")
     for miss in result.misses():
         print(f"  {miss.ref}: gold {miss.gold}, ranked {miss.ranked[:4]}")
-    return result
+    return request.param, result
 
 
-@pytest.mark.parametrize(("path", "minimum"), sorted(EVAL_SETS.items()), ids=lambda value: getattr(value, "stem", ""))
-def test_the_set_is_big_enough_and_multilingual(path: Path, minimum: int) -> None:
+def _figures(report: Report) -> str:
+    return f"recall@3={report.recall:.3f} round recall@3={report.round_recall:.3f} MRR={report.mrr:.3f}"
+
+
+@pytest.mark.parametrize("path", sorted(EVAL_SETS), ids=lambda value: value.stem)
+def test_the_set_is_big_enough_and_multilingual(path: Path) -> None:
     labelled = LabelledSet.read(path)
     needs = [item for item in labelled.items if item["kind"] == "need"]
-    assert len(needs) >= minimum
+    assert len(needs) >= EVAL_SETS[path].needs
     assert {item.get("language") for item in needs} >= {"en", "es", "pt", "fr", "it", "nl", "pl"}
     assert set(labelled.gold) == {item["ref"] for item in needs}
 
 
-def test_recall_at_3(report: Report) -> None:
-    assert report.recall >= MIN_RECALL, [miss.ref for miss in report.misses()]
-    assert report.round_recall >= MIN_RECALL
+def test_the_paraphrase_set_has_its_gold_in_other_languages_and_noun_sharing_distractors() -> None:
+    labelled = LabelledSet.read(DATA / "matching_eval_3.json")
+    language = {item["ref"]: item.get("language") for item in labelled.items}
+    elsewhere = [need for need, gold in labelled.gold.items() if language[need] not in {language[o] for o in gold}]
+    assert len(elsewhere) >= len(labelled.gold) / 2
+    offers = {item["ref"] for item in labelled.items if item["kind"] == "offer"}
+    distractors = offers - {offer for gold in labelled.gold.values() for offer in gold}
+    assert len(distractors) >= 15
 
 
-def test_mrr(report: Report) -> None:
-    assert report.mrr >= 0.8
+def test_recall_at_3(reports: tuple[Path, Report]) -> None:
+    path, report = reports
+    assert report.recall >= EVAL_SETS[path].recall, [miss.ref for miss in report.misses()]
+    assert report.round_recall >= EVAL_SETS[path].recall
 
 
-def test_no_same_organisation_or_forbidden_pair(report: Report) -> None:
-    assert report.violations == []
+def test_mrr(reports: tuple[Path, Report]) -> None:
+    path, report = reports
+    assert report.mrr >= EVAL_SETS[path].mrr
+
+
+def test_no_same_organisation_or_forbidden_pair(reports: tuple[Path, Report]) -> None:
+    assert reports[1].violations == []
 
 
 def test_the_sets_share_no_organisation() -> None:
-    first, second = (LabelledSet.read(path) for path in sorted(EVAL_SETS))
-    assert {item["organization"] for item in first.items}.isdisjoint(item["organization"] for item in second.items)
+    for first, second in combinations((LabelledSet.read(path) for path in sorted(EVAL_SETS)), 2):
+        assert {item["organization"] for item in first.items}.isdisjoint(item["organization"] for item in second.items)

@@ -119,7 +119,8 @@ def test_a_piped_console_session_keeps_going_after_bad_numbers(tmp_path: Path) -
     assert "Traceback" not in result.stderr + result.stdout
     for expected in (EN.t("core.edit_usage"), EN.t("core.withdraw_usage"), EN.t("core.match_usage")):
         assert expected in result.stdout
-    assert result.stdout.rstrip().endswith(EN.t("core.mine_empty"))  # the line after them still ran
+    lines = result.stdout.rstrip().splitlines()
+    assert lines[-2:] == [EN.t("core.mine_empty"), EN.t("console.goodbye")]  # the line after them still ran
 
 
 def test_a_refused_command_changes_nothing_not_even_the_conversation(deps: Deps) -> None:

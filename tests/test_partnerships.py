@@ -203,6 +203,8 @@ def test_link_codes_answer_every_case_politely(deps: Deps, clock: FakeClock) -> 
     assert _say(deps, _facilitator("TB"), "/peer link NOPE-NOPE-NOPE") == EN.t("partnership.code_unknown")
     together = EN.t("partnership.already_together", community="Alpha")
     assert _say(deps, _facilitator("TA"), f"/peer link {code}") == together
+    assert _say(deps, _facilitator("TB"), f"/peer link {code}") == EN.t("partnership.code_used")  # one code, one use
+    answer, code = _code(deps, "TA")
     joined = _say(deps, _facilitator("TB"), f"/peer link {code.lower().replace('-', ' ')}")
     moved = {
         "members": EN.n("partnership.moved_members", 2),

@@ -26,7 +26,7 @@ def count(deps: Deps, table: type) -> int:
 
 def test_preview_post_and_groups(deps: Deps) -> None:
     with deps.sessions() as session:
-        load_demo(session)
+        load_demo(session, deps.encoder)
         session.commit()
     preview = say(deps, "/peer match preview")
     assert preview.startswith("Next round: ")

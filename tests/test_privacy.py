@@ -227,6 +227,10 @@ def test_forgetme_asks_then_erases_everything(deps: Deps) -> None:
 def test_forgetme_can_leave_the_posts_to_the_organisation(deps: Deps) -> None:
     offer = write_post(deps, ANA, "offer", *OFFER)
     write_post(deps, CARLA, "offer", "Community land trusts", "We run two community land trusts in the old town.")
+    carla = member_of(deps, CARLA)
+    assert carla is not None
+    assert carla.organisation_pending  # Bilbao City Council was Ana's first: Ana vouches for Carla
+    say(deps, ANA, f"/peer org approve {carla.id}")
     need = write_post(deps, BOB, "need", *NEED)
     match_id = pair(deps, need, offer, MatchStatus.introduced)
     with transaction(deps.sessions) as session:
@@ -254,7 +258,6 @@ def test_forgetme_can_leave_the_posts_to_the_organisation(deps: Deps) -> None:
     assert match is not None
     assert match.status == MatchStatus.declined
     assert len(told) == 1
-    carla = member_of(deps, CARLA)
     with deps.sessions() as session:  # Carla now speaks for the organisation's post
         assert [member.id for member in side_members(session, post)] == [carla.id if carla else -1]
 

@@ -146,3 +146,30 @@ def test_slack_people_of_two_workspaces_answer_in_threads(deps: Deps) -> None:
         [relayed_row] = session.exec(select(Delivery).where(Delivery.kind == "relay")).all()
     assert (relayed_row.workspace, relayed_row.chat) == ("T1", "UANA")
     assert relayed_row.payload["text"].startswith(f"Bob (Dublin) writes about #{number}:\nHello from Dublin")
+
+
+def test_the_introduction_shows_the_contact_each_side_chose(deps: Deps) -> None:
+    from bot.matches import introduce
+    from bot.reach import ReachKind, reach
+
+    offer = write_post(deps, ANA, "offer", *OFFER)
+    need = write_post(deps, BOB, "need", *NEED)
+    say(deps, ANA, "/contact ana@bilbao.example")
+    say(deps, BOB, "/contact peerlink")
+    match_id = pair(deps, need, offer, MatchStatus.accepted)
+    with transaction(deps.sessions) as session:
+        ana, bob = member_of(deps, ANA), member_of(deps, BOB)
+        assert ana is not None
+        assert bob is not None
+        # the one rule: an e-mail is shown; "only through Peerlink" always means the relay
+        assert reach(session, offer, ana, shared=False).value == "ana@bilbao.example"
+        assert reach(session, need, bob, shared=True).kind is ReachKind.relay
+        match = session.get(Match, match_id)
+        assert match is not None
+        introduce(session, match, now=deps.clock.now())
+    with deps.sessions() as session:
+        texts = [str(row.payload.get("text", "")) for row in session.exec(select(Delivery)).all()]
+    to_bob = next(text for text in texts if "Meet Ana" in text)
+    assert "ana@bilbao.example" in to_bob
+    to_ana = next(text for text in texts if "Meet Bob" in text)
+    assert "through Peerlink" in to_ana

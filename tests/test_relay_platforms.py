@@ -53,7 +53,7 @@ async def both(database_url: str, standin: SlackStandIn, telegram: StandIn, cloc
     deps = build_deps(settings, clock=clock, migrate=False)
     with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:
         async with polling(deps, telegram):
-            yield Both(deps, SlackHarness(deps, standin, http), telegram, clock)
+            yield Both(deps, SlackHarness(deps, standin, http, served), telegram, clock)
     deps.engine.dispose()
 
 

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.deliveries import enqueue
 from bot.deps import Deps
+from bot.i18n import translator
 from bot.ports import Address, Incoming, Reply, Sender
 from bot.roles import parse_identity
 from bot.runtime.cli import cli
@@ -18,6 +19,7 @@ from schedules.outbox import tell_facilitators
 from storage.db import transaction
 from storage.models import Delivery, Member, Role
 from storage.queries import default_community
+from tests.membership_support import open_group
 
 
 def test_parse_identity() -> None:
@@ -101,8 +103,11 @@ def test_a_slack_facilitator_grants_the_role_by_mention(deps: Deps) -> None:
     conversations = Conversations(deps)
     text = "/peer role <@U0BOB|bob> facilitator"
     [reply] = conversations.handle(Incoming(sender=admin, chat=channel, text=text, is_private=False))
-    assert "is now a facilitator" in reply.text
+    assert reply.text == translator("en").t("membership.role_not_here", user="<@U0BOB|bob>")
     bob = Sender(platform="slack", workspace="T1", user_id="U0BOB")
+    conversations.handle(Incoming(sender=bob, chat=channel, text="/help", is_private=False))  # now one of us
+    [reply] = conversations.handle(Incoming(sender=admin, chat=channel, text=text, is_private=False))
+    assert "is now a facilitator" in reply.text
     [reply] = conversations.handle(Incoming(sender=bob, chat=channel, text="/peer channel here", is_private=False))
     assert "this channel now receives" in reply.text
 
@@ -116,14 +121,25 @@ def test_the_peer_check_and_the_notices_agree_on_who_facilitates(deps: Deps) -> 
         "Tom": Sender(platform="telegram", workspace="777", user_id="42", display_name="Tom", is_platform_admin=True),
         "Mo": Sender(platform="slack", workspace="T1", user_id="UMO", display_name="Mo"),
         "Ex": Sender(platform="slack", workspace="T1", user_id="UEX", display_name="Ex", is_platform_admin=True),
+        # a member (through the registered group) who owns a group of her own that nobody registered
+        "Eve": Sender(
+            platform="telegram",
+            workspace="777",
+            user_id="43",
+            display_name="Eve",
+            is_platform_admin=True,
+            member_of=("-100",),
+        ),
     }
     chats = {"slack": Address(platform="slack", workspace="T1", chat="C1")}
-    chats["telegram"] = Address(platform="telegram", workspace="777", chat="-100")
+    chats["telegram"] = open_group(deps, workspace="777", chat="-100")  # a registered group's admin
+    chats["43"] = Address(platform="telegram", workspace="777", chat="-200")  # Eve's own group
     conversations = Conversations(deps)
 
     def peer(sender: Sender) -> bool:
-        incoming = Incoming(sender=sender, chat=chats[sender.platform], text="/peer help", is_private=False)
-        return "for facilitators" not in conversations.handle(incoming)[0].text
+        chat = chats.get(sender.user_id) or chats[sender.platform]
+        incoming = Incoming(sender=sender, chat=chat, text="/peer help", is_private=False)
+        return conversations.handle(incoming)[0].text.startswith("For facilitators:")
 
     for sender in people.values():
         peer(sender)

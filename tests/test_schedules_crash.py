@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,16 +23,17 @@ from bot.runtime.compose import build_deps
 from schedules.outbox import Dispatcher, OutboxPolicy
 from storage.models import Delivery, DeliveryStatus
 from tests.schedules_support import plan
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.waiting import PATIENCE, wait_until
 
 # The worker under test: the real dispatcher on a SQLite file, sending through a notifier that
 # appends each accepted message to a file. Half of its latency is before the "platform" accepts
 # (a kill there loses nothing), half after (a kill there is the window between acceptance and our
-# commit). Leases are short so the restarted worker reclaims quickly.
+# commit). Leases and the send timeout are long, so no send outlives them however slow the machine
+# is; the restarted worker runs with its clock moved past the lease, as if restarted that much later.
+LEASE_SECONDS = 120
 CHILD = """
 import asyncio, os, sys, time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 from bot.runtime.compose import build_deps
 from bot.config import Settings
@@ -41,8 +41,12 @@ from bot.ports import SentRef
 from schedules.outbox import Dispatcher, OutboxPolicy
 from storage.models import Delivery, DeliveryStatus
 
-url, out, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, out, kill_after, later, lease = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 written = 0
+
+class Clock:
+    def now(self):
+        return datetime.now(UTC) + timedelta(seconds=later)
 
 class FileNotifier:
     platform = "console"
@@ -60,9 +64,11 @@ class FileNotifier:
         return SentRef(platform="console", chat=to.chat, message_id=message.text)
 
 async def main():
-    deps = build_deps(Settings(_env_file=None, database_url=url), migrate=False)
+    deps = build_deps(Settings(_env_file=None, database_url=url), clock=Clock(), migrate=False)
     deps.notifiers["console"] = FileNotifier()
-    policy = OutboxPolicy(lease=timedelta(seconds=2), send_timeout=timedelta(seconds=1), max_in_flight=1, batch_size=10)
+    policy = OutboxPolicy(
+        lease=timedelta(seconds=lease), send_timeout=timedelta(seconds=lease / 4), max_in_flight=1, batch_size=10
+    )
     sender = Dispatcher(deps, policy=policy)
     while True:
         await sender.tick()
@@ -88,10 +94,11 @@ def children() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def _child(
-    children: list[subprocess.Popen[bytes]], url: str, out: Path, *, kill_after: int = 0
+    children: list[subprocess.Popen[bytes]], url: str, out: Path, *, kill_after: int = 0, later: float = 0
 ) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "TELEGRAM_"))}
-    process = subprocess.Popen([sys.executable, "-c", CHILD, url, str(out), str(kill_after)], cwd=ROOT, env=env)
+    arguments = [url, str(out), str(kill_after), str(later), str(LEASE_SECONDS)]
+    process = subprocess.Popen([sys.executable, "-c", CHILD, *arguments], cwd=out.parent, env=env)
     children.append(process)
     return process
 
@@ -117,8 +124,8 @@ def _plan_reminders(url: str, count: int) -> list[str]:
 def _restart_and_check(
     children: list[subprocess.Popen[bytes]], url: str, out: Path, keys: list[str], in_flight: set[str]
 ) -> set[str]:
-    restarted = _child(children, url, out)
-    assert restarted.wait(timeout=120) == 0
+    restarted = _child(children, url, out, later=LEASE_SECONDS + 1)  # the killed worker's leases have run out
+    assert restarted.wait() == 0  # however long a busy machine takes; pytest-timeout ends a hang
     sent = Counter(out.read_text().splitlines())
     assert set(sent) == set(keys)  # no reminder lost
     repeated = {key for key, count in sent.items() if count > 1}
@@ -135,11 +142,9 @@ def test_sigkill_at_a_random_moment_mid_dispatch(
     keys = _plan_reminders(sqlite_url, 60)
     out = tmp_path / "sent.txt"
     worker = _child(children, sqlite_url, out)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 20):
-        time.sleep(0.005)
+    wait_until(lambda: out.exists() and len(out.read_text().splitlines()) >= 20, what="20 messages sent")
     os.kill(worker.pid, signal.SIGKILL)
-    assert worker.wait(timeout=30) == -signal.SIGKILL
+    assert worker.wait() == -signal.SIGKILL
     at_kill = _statuses(sqlite_url)
     in_flight = {key for key, status in at_kill.items() if status == DeliveryStatus.sending}
     assert len(in_flight) <= 10  # one claimed batch at most
@@ -153,7 +158,7 @@ def test_sigkill_between_acceptance_and_commit_repeats_exactly_that_message(
     keys = _plan_reminders(sqlite_url, 30)
     out = tmp_path / "sent.txt"
     worker = _child(children, sqlite_url, out, kill_after=12)
-    assert worker.wait(timeout=60) == -signal.SIGKILL
+    assert worker.wait() == -signal.SIGKILL
     last = out.read_text().splitlines()[-1]
     at_kill = _statuses(sqlite_url)
     assert at_kill[last] == DeliveryStatus.sending  # the platform has it; our commit never happened
@@ -162,15 +167,22 @@ def test_sigkill_between_acceptance_and_commit_repeats_exactly_that_message(
 
 
 class SharedRecorder:
-    """One 'platform' both workers send to; it counts what it accepted."""
+    """One 'platform' both workers send to; it counts what it accepted. Each worker's first send
+    waits for the other's, so both hold claimed rows at once however the threads are scheduled."""
 
     platform = "console"
 
     def __init__(self) -> None:
         self.accepted: list[str] = []
         self.lock = threading.Lock()
+        self.both_sending = threading.Barrier(2, timeout=PATIENCE)
+        self.started: set[int] = set()
 
     async def send(self, to: Address, message: Reply) -> SentRef:
+        worker = threading.get_ident()
+        if worker not in self.started:
+            self.started.add(worker)
+            await asyncio.to_thread(self.both_sending.wait)
         await asyncio.sleep(0.001)  # let the other worker run in between
         with self.lock:
             self.accepted.append(message.text)
@@ -204,11 +216,11 @@ def test_two_dispatchers_drain_1000_rows_with_zero_duplicates(database_url: str)
         finally:
             deps.engine.dispose()
 
-    threads = [threading.Thread(target=worker, args=(name,)) for name in ("first", "second")]
+    threads = [threading.Thread(target=worker, args=(name,), daemon=True) for name in ("first", "second")]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=300)
+        thread.join()  # however long a busy machine takes; pytest-timeout ends a hang
     counts = Counter(platform.accepted)
     assert sorted(counts) == keys
     assert max(counts.values()) == 1  # zero duplicates

@@ -17,6 +17,7 @@ from schedules.outbox import Dispatcher
 from storage.models import DeliveryStatus
 from tests import slack_standin
 from tests.conftest import FakeClock
+from tests.membership_support import open_group
 from tests.schedules_support import Person, clock_sleep, deliveries, drain_all
 from tests.slack_standin import TEAM, Failure, SlackStandIn, slack_settings
 from tests.telegram_standin import BOT_ID, StandIn, settings_for
@@ -78,6 +79,7 @@ async def test_telegram_group_meeting_with_a_flood_wait(
     telegram_deps: Deps, telegram: StandIn, clock: FakeClock
 ) -> None:
     group = "-100500"
+    open_group(telegram_deps, workspace=str(BOT_ID), chat=group)  # registered: Rita, its admin, facilitates
     rita = Person(telegram_deps, "42", platform="telegram", workspace=str(BOT_ID), name="Rita", admin=True)
     rita.say("/peer meeting new 2026-03-28 18:00 Europe/Rome Incontro tra pari", chat=group)
     telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", retry_after=5, chat_id=group)

@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import Delivery, Match, Meeting, Member, Organisation, Post, PostKind
 from storage.queries import identity_of
 from tests import slack_standin
-from tests.slack_standin import TEAM, SlackHarness
+from tests.slack_standin import TEAM, SlackHarness, for_user, in_channel
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
@@ -25,12 +25,17 @@ EN = translator("en")
 
 
 def say(slack: SlackHarness, text: str, user: str = "U1") -> list[str]:
-    """Write in the Messages tab; the texts the bot answered with (a turn ends with a home refresh)."""
-    posted = len(slack.standin.calls_to("chat.postMessage"))
-    homes = len(slack.standin.calls_to("views.publish"))
+    """Write in the Messages tab; the texts the bot answered with.
+
+    A turn posts its answers in the private chat, then redraws the writer's own home: a redraw of
+    that home after an answer is the sign the turn is complete. (Any redraw would not do: an earlier
+    turn may still be redrawing other people's homes, this writer's included.)"""
+    standin = slack.standin
+    since = standin.mark()
     assert slack.dm(text, user=user).status_code == 200
-    slack.standin.wait_for("views.publish", homes + 1)
-    return [str(call.params["text"]) for call in slack.standin.calls_to("chat.postMessage")[posted:]]
+    answer = standin.wait_for("chat.postMessage", since=since, where=in_channel(f"D{user}"))
+    standin.wait_for("views.publish", since=standin.after(answer[0]), where=for_user(user))
+    return [str(call.params["text"]) for call in standin.calls_since(since) if call.method == "chat.postMessage"]
 
 
 def test_the_messages_tab_runs_the_conversation(slack: SlackHarness) -> None:
@@ -135,10 +140,10 @@ def test_the_app_home_shows_posts_and_matches_to_answer(slack: SlackHarness) -> 
 
 def test_accepting_on_both_sides_introduces_in_a_group_dm(slack: SlackHarness) -> None:
     match_id = _seed_match(slack)
-    slack.press(f"/accept {match_id}", user="U1")
-    slack.standin.wait_for("chat.postMessage", 1)
-    slack.press(f"/accept {match_id}", user="U2")
-    slack.standin.wait_for("chat.postMessage", 2)
+    for user in ("U1", "U2"):
+        since = slack.standin.mark()
+        slack.press(f"/accept {match_id}", user=user)
+        slack.standin.wait_for("chat.postMessage", since=since, where=in_channel(f"D{user}"))
     with slack.deps.sessions() as session:
         match = session.get(Match, match_id)
         assert match is not None
@@ -152,8 +157,7 @@ def test_accepting_on_both_sides_introduces_in_a_group_dm(slack: SlackHarness) -
     assert sent.chat.startswith("G")
     opened = [c for c in slack.standin.calls_to("conversations.open") if c.params["users"] == "U1,U2"]
     assert opened
-    intro = slack.standin.calls_to("chat.postMessage")[-1]
-    assert intro.params["channel"].startswith("G")
+    intro = next(c for c in slack.standin.calls_to("chat.postMessage") if c.params["channel"] == sent.chat)
     assert "<!channel>" not in json.dumps(intro.params)
 
 

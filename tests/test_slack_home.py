@@ -15,22 +15,23 @@ from bot.ports import Address, Reply
 from storage.db import transaction
 from storage.models import Match, Meeting, MeetingStatus
 from tests import slack_standin
-from tests.slack_standin import Call, SlackHarness
+from tests.slack_standin import SlackHarness
 from tests.test_slack_conversation import _seed_match, say
+from tests.waiting import wait_until
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
 
 
 def homes_since(slack: SlackHarness, start: int, users: set[str]) -> dict[str, dict[str, Any]]:
-    """The latest home published for each of `users` after call number `start` (waits for them)."""
-    for _ in range(500):
-        calls: list[Call] = slack.standin.calls_to("views.publish")[start:]
-        latest = {str(call.params["user_id"]): call.params["view"] for call in calls}
-        if users <= set(latest):
-            return {user: json.loads(v) if isinstance(v, str) else v for user, v in latest.items()}
-        slack.standin.wait_for("views.publish", len(slack.standin.calls_to("views.publish")) + 1)
-    raise AssertionError("no home published")
+    """The latest home published for each of `users` after position `start` (waits for them)."""
+
+    def published() -> dict[str, Any]:
+        calls = slack.standin.calls_since(start)
+        return {str(call.params["user_id"]): call.params["view"] for call in calls if call.method == "views.publish"}
+
+    wait_until(lambda: users <= set(published()), what=f"homes of {sorted(users)} published", seen=published)
+    return {user: json.loads(view) if isinstance(view, str) else view for user, view in published().items()}
 
 
 def buttons(view: dict[str, Any]) -> list[str]:
@@ -39,12 +40,12 @@ def buttons(view: dict[str, Any]) -> list[str]:
 
 def test_accepting_redraws_the_other_sides_home_too(slack: SlackHarness) -> None:
     match_id = _seed_match(slack)
-    start = len(slack.standin.calls_to("views.publish"))
+    start = slack.standin.mark()
     slack.press(f"/accept {match_id}", user="U1")
     homes = homes_since(slack, start, {"U1", "U2"})  # U2 did nothing and still gets a fresh home
     assert f"/accept {match_id}" not in buttons(homes["U1"])  # answered
     assert f"/accept {match_id}" in buttons(homes["U2"])  # still theirs to answer
-    start = len(slack.standin.calls_to("views.publish"))
+    start = slack.standin.mark()
     slack.press(f"/accept {match_id}", user="U2")
     homes = homes_since(slack, start, {"U1", "U2"})
     assert f"/accept {match_id}" not in buttons(homes["U2"])
@@ -57,7 +58,7 @@ def test_accepting_redraws_the_other_sides_home_too(slack: SlackHarness) -> None
 def test_a_facilitators_introduction_redraws_both_homes(slack: SlackHarness) -> None:
     match_id = _seed_match(slack)
     slack.standin.add_user("U9", admin=True)
-    start = len(slack.standin.calls_to("views.publish"))
+    start = slack.standin.mark()
     slack.command("/peer", f"introduce {match_id}", user="U9")
     homes = homes_since(slack, start, {"U1", "U2"})
     assert f"/accept {match_id}" not in buttons(homes["U1"]) + buttons(homes["U2"])
@@ -69,10 +70,11 @@ def test_a_cancelled_meeting_leaves_the_homes_of_those_who_said_yes(slack: Slack
     slack.standin.wait_for_prefix("respond:")
     with slack.deps.sessions() as session:
         meeting = session.exec(select(Meeting)).one()
+    start = slack.standin.mark()
     slack.press(f"/rsvp {meeting.id} yes", user="U1")
-    shown = homes_since(slack, 0, {"U1"})["U1"]
+    shown = homes_since(slack, start, {"U1"})["U1"]
     assert f"/rsvp {meeting.id} yes" in buttons(shown)
-    start = len(slack.standin.calls_to("views.publish"))
+    start = slack.standin.mark()
     slack.command("/peer", f"meeting cancel {meeting.id}", user="U9")
     homes = homes_since(slack, start, {"U1"})
     assert f"/rsvp {meeting.id} yes" not in buttons(homes["U1"])
@@ -88,7 +90,7 @@ def test_opening_the_home_always_draws_it_afresh(slack: SlackHarness) -> None:
         match = session.get(Match, match_id)
         assert match is not None
         session.delete(match)
-    start = len(slack.standin.calls_to("views.publish"))
+    start = slack.standin.mark()
     slack.event({"type": "app_home_opened", "user": "U1", "tab": "home"})
     assert f"/accept {match_id}" not in buttons(homes_since(slack, start, {"U1"})["U1"])
 
@@ -100,7 +102,7 @@ def test_the_worker_redraws_homes_after_sending(slack: SlackHarness) -> None:
         assert match is not None
         match.updated_at += timedelta(seconds=1)
         session.add(match)
-    start = len(slack.standin.calls_to("views.publish"))
+    start = slack.standin.mark()
     notifier = slack.deps.notifiers["slack"]
     asyncio.run(notifier.send(Address(platform="slack", workspace="T0TEAM", chat="C0GENERAL"), Reply(text="digest")))
     assert set(homes_since(slack, start, {"U1", "U2"})) == {"U1", "U2"}
@@ -110,7 +112,7 @@ def test_a_new_instant_suggestion_redraws_the_other_sides_home(slack: SlackHarne
     text = "Social clauses and reserved contracts in public catering tenders for work-integration enterprises."
     for user, organisation, kind in (("U2", "Dublin City Council", "offer"), ("U1", "Bilbao City Council", "need")):
         for line in (kind, organisation, f"{kind.title()}: social clauses in tenders", text, "done", "save"):
-            start = len(slack.standin.calls_to("views.publish"))
+            start = slack.standin.mark()
             say(slack, line, user=user)
     homes = homes_since(slack, start, {"U1", "U2"})  # U2 saved earlier and did nothing since
     with slack.deps.sessions() as session:

@@ -32,7 +32,7 @@ def test_healthz_and_unsigned_requests_are_refused(slack: SlackHarness) -> None:
     assert wrong_secret.status_code == 401
     stale = slack.command("/matches", timestamp=int(time.time()) - 600)
     assert stale.status_code == 401
-    time.sleep(0.2)
+    slack.served.settled()
     assert slack.standin.calls == []  # nothing reached Slack, nothing ran
 
 
@@ -57,7 +57,7 @@ def test_a_retried_event_runs_once(slack: SlackHarness) -> None:
     assert slack.event(event, event_id="EvSAME").status_code == 200
     slack.standin.wait_for("chat.postMessage")
     assert slack.event(event, event_id="EvSAME", retry=1).status_code == 200
-    time.sleep(0.5)
+    slack.served.settled()
     assert len(slack.standin.calls_to("chat.postMessage")) == 1
     with slack.deps.sessions() as session:
         assert session.exec(select(SeenEvent.key)).all() == ["slack:event:EvSAME"]

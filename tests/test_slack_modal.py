@@ -97,6 +97,7 @@ def test_field_errors_stay_in_the_modal(slack: SlackHarness) -> None:
 
 def test_a_valid_submission_is_stored_and_confirmed(slack: SlackHarness) -> None:
     view = open_modal(slack, text="procurement")
+    since = slack.standin.mark()
     response = slack.interact(
         submission(
             view,
@@ -109,10 +110,10 @@ def test_a_valid_submission_is_stored_and_confirmed(slack: SlackHarness) -> None
     )
     assert response.status_code == 200
     assert response.text == ""  # the modal closes
-    posted = slack.standin.wait_for("chat.postMessage")
+    posted = slack.standin.wait_for("chat.postMessage", since=since)
     assert posted[0].params["channel"] == "DU1"  # the bot's private chat, opened with conversations.open
     assert "Social clauses &lt;!channel&gt; in tenders" in posted[0].params["text"]
-    slack.standin.wait_for("views.publish")  # the App Home shows the new post
+    slack.standin.wait_for("views.publish", since=since)  # the App Home shows the new post, last
     with slack.deps.sessions() as session:
         post = session.exec(select(Post)).one()
         assert post.kind == PostKind.offer

@@ -19,6 +19,7 @@ from storage.models import SlackInstallation
 from tests import slack_standin
 from tests.conftest import FakeClock
 from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
+from tests.waiting import PATIENCE
 
 standin = slack_standin.standin  # fixture
 
@@ -33,8 +34,8 @@ def oauth_slack(database_url: str, standin: SlackStandIn) -> Iterator[SlackHarne
         slack_client_secret="client-secret",
     )
     deps = build_deps(settings, clock=FakeClock(), migrate=False)
-    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:
-        yield SlackHarness(deps, standin, http)
+    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=PATIENCE) as http:
+        yield SlackHarness(deps, standin, http, served)
     deps.engine.dispose()
 
 
@@ -78,4 +79,5 @@ async def test_a_workspace_installs_and_is_served_with_its_own_token(oauth_slack
 def test_an_unknown_workspace_is_not_served(oauth_slack: SlackHarness) -> None:
     response = oauth_slack.command("/matches", team="T0NOBODY")
     assert response.status_code == 200  # bolt answers the person with a polite "not installed"
+    oauth_slack.served.settled()
     assert oauth_slack.standin.calls_to("users.info") == []

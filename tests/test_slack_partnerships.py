@@ -18,10 +18,11 @@ from sqlmodel import select
 from bot.i18n import translator
 from bot.runtime.compose import build_deps
 from bot.runtime.web import build_web_app
-from storage.models import Community, Delivery, Member, Post, Workspace
+from storage.models import Community, Delivery, Identity, Member, Post, Workspace
 from storage.queries import default_community
 from tests.conftest import FakeClock
-from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
+from tests.slack_standin import Call, Served, SlackHarness, SlackStandIn, slack_settings
+from tests.waiting import PATIENCE, wait_until
 
 EN = translator("en")
 ALPHA, BETA = "T0ALPHA", "T0BETA"
@@ -57,8 +58,8 @@ def slack(database_url: str, standin: SlackStandIn) -> Iterator[SlackHarness]:
         database_url, standin, slack_bot_token=None, slack_client_id="111.222", slack_client_secret="secret"
     )
     deps = build_deps(settings, clock=FakeClock(), migrate=False)
-    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:
-        harness = SlackHarness(deps, standin, http)
+    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=PATIENCE) as http:
+        harness = SlackHarness(deps, standin, http, served)
         install(harness, "code-alpha")
         install(harness, "code-beta")
         yield harness
@@ -77,9 +78,9 @@ def install(slack: SlackHarness, code: str) -> None:
 
 def command(slack: SlackHarness, team: str, user: str, text: str, name: str = "/peer") -> str:
     """A slash command; the text of its (ephemeral) answer."""
-    before = len([c for c in slack.standin.calls if c.method.startswith("respond:")])
+    since = slack.standin.mark()
     assert slack.command(name, text, team=team, user=user, channel=f"C{team}").status_code == 200
-    return str(slack.standin.wait_for_prefix("respond:", before + 1)[-1].params["text"])
+    return str(slack.standin.wait_for_prefix("respond:", since=since)[0].params["text"])
 
 
 def post(slack: SlackHarness, team: str, user: str, kind: str, title: str, description: str) -> list[str]:
@@ -109,9 +110,9 @@ def post(slack: SlackHarness, team: str, user: str, kind: str, title: str, descr
             "state": {"values": values},
         },
     }
-    posted = len(slack.standin.calls_to("chat.postMessage"))
+    since = slack.standin.mark()
     assert slack.interact(payload).status_code == 200
-    calls = slack.standin.wait_for("chat.postMessage", posted + 2)[posted:]
+    calls = slack.standin.wait_for("chat.postMessage", 2, since=since)  # "saved", then the suggestions
     return [str(call.params["text"]) for call in calls]
 
 
@@ -159,15 +160,15 @@ def test_installed_workspaces_are_separate_partnerships_until_linked(slack: Slac
 
 
 def _exports_and_digests_see_both(slack: SlackHarness) -> None:
-    uploads = len(slack.standin.calls_to("files.completeUploadExternal"))
+    since = slack.standin.mark()
     slack.command("/peer", "export", team=BETA, user="UB1")  # the file goes to the private chat
-    slack.standin.wait_for("files.completeUploadExternal", uploads + 1)
-    content = slack.standin.wait_for_prefix("upload:", uploads + 1)[-1].params["content"]
+    slack.standin.wait_for("files.completeUploadExternal", since=since)
+    content = slack.standin.wait_for_prefix("upload:", since=since)[0].params["content"]
     titles = {row["title"] for row in csv.DictReader(io.StringIO(content.decode("utf-8-sig")))}
     assert titles == {NEED[0], OFFER[0]}
 
     assert command(slack, ALPHA, "UA1", "channel here") == EN.t("core.channel_set", community="Alpha")
-    homes = len(slack.standin.calls_to("views.publish"))
+    homes = slack.standin.mark()
     command(slack, ALPHA, "UA1", "digest now")
     with slack.deps.sessions() as session:
         digest = session.exec(select(Delivery).where(Delivery.kind == "digest")).one()
@@ -176,15 +177,19 @@ def _exports_and_digests_see_both(slack: SlackHarness) -> None:
     assert OFFER[0] in json.dumps(digest.payload)
     # the round suggested a match to UB2 (Beta) and UA2 (Alpha): every home of the partnership is
     # redrawn at once, each through its own workspace's installation
-    published = slack.standin.wait_for("views.publish", homes + 4)[homes:]
-    assert {(call.params["user_id"], call.token) for call in published} == {
-        ("UA1", f"xoxb-{ALPHA}"),
-        ("UA2", f"xoxb-{ALPHA}"),
-        ("UB1", f"xoxb-{BETA}"),
-        ("UB2", f"xoxb-{BETA}"),
-    }
-    home = next(call for call in published if call.params["user_id"] == "UB2").params["view"]
-    assert OFFER[0] in (home if isinstance(home, str) else json.dumps(home))  # the suggestion, to answer
+    everyone = {("UA1", f"xoxb-{ALPHA}"), ("UA2", f"xoxb-{ALPHA}"), ("UB1", f"xoxb-{BETA}"), ("UB2", f"xoxb-{BETA}")}
+
+    def drawn() -> set[tuple[str, str | None]]:
+        return {(c.params["user_id"], c.token) for c in slack.standin.calls_since(homes) if c.method == "views.publish"}
+
+    wait_until(lambda: everyone <= drawn(), what="every home redrawn", seen=drawn)
+    assert drawn() == everyone
+
+    def suggests_the_offer(call: Call) -> bool:  # UB2's home after the round: the suggestion, to answer
+        home = call.params["view"]
+        return call.params["user_id"] == "UB2" and OFFER[0] in (home if isinstance(home, str) else json.dumps(home))
+
+    slack.standin.wait_for("views.publish", since=homes, where=suggests_the_offer)
 
 
 def test_a_code_expires_after_a_week(slack: SlackHarness) -> None:
@@ -199,3 +204,24 @@ def test_a_code_expires_after_a_week(slack: SlackHarness) -> None:
     assert communities(slack)[ALPHA] != communities(slack)[BETA]
     with slack.deps.sessions() as session:
         assert len(session.exec(select(Post)).all()) == 0
+
+
+def test_one_workspace_cannot_change_or_see_roles_in_another(slack: SlackHarness) -> None:
+    """Before they are linked, Alpha's admin finds nobody of Beta: no role changes, no names learnt,
+    and nobody created for an id that never wrote."""
+    slack.standin.add_user("UB3", name="Beatriz Reservada")
+    command(slack, BETA, "UB3", "", name="/help")  # Beatriz writes in Beta once
+    assert "is now a facilitator" in command(slack, BETA, "UB1", "role <@UB3|beatriz> facilitator")
+    assert "is now a facilitator" not in command(slack, BETA, "UB2", "role <@UB2> facilitator")  # not an admin
+
+    for target in ("<@UB3|beatriz>", "<@UB1>", "<@UNEVER>"):
+        answer = command(slack, ALPHA, "UA1", f"role {target} member")
+        shown = target.replace("<", "&lt;").replace(">", "&gt;")  # Slack's mrkdwn escaping of user text
+        assert answer == EN.t("membership.role_not_here", user=shown)
+        assert "Beatriz" not in answer
+    with slack.deps.sessions() as session:
+        beatriz = session.exec(select(Member).where(Member.display_name == "Beatriz Reservada")).one()
+        assert beatriz.role.value == "facilitator"
+        assert beatriz.community_id == communities(slack)[BETA]
+        assert session.exec(select(Identity).where(Identity.user_id == "UNEVER")).first() is None
+    assert command(slack, BETA, "UB3", "help").startswith("For facilitators")  # still Beta's facilitator

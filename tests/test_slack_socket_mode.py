@@ -18,6 +18,7 @@ from handlers.slack.socket_mode import run_socket_mode
 from tests import slack_standin
 from tests.conftest import FakeClock
 from tests.slack_standin import TEAM, SlackStandIn, slack_settings
+from tests.waiting import PATIENCE
 
 standin = slack_standin.standin  # fixture
 APP_TOKEN = "xapp-test"
@@ -89,7 +90,7 @@ async def test_socket_mode_serves_the_same_commands(deps: Deps, standin: SlackSt
         standin.socket_url = url
         worker = asyncio.create_task(run_socket_mode(deps))
         try:
-            await asyncio.wait_for(socket.acked.wait(), timeout=10)
+            await asyncio.wait_for(socket.acked.wait(), timeout=PATIENCE)
             assert socket.acks[0]["envelope_id"] == "env-1"
             opened = await asyncio.to_thread(standin.wait_for, "views.open")
             view = opened[0].params["view"]

@@ -1,5 +1,6 @@
-"""Group chats: facilitators (group admins, or members granted the role) use /peer, others are refused
-politely; `/peer invite` makes a deep link that joins a newcomer to the organisation."""
+"""Group chats: facilitators (admins of the registered group, or members granted the role) use /peer,
+others are refused politely; `/peer invite` makes a deep link that joins a newcomer to the
+organisation."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from bot.i18n import translator
 from bot.roles import grant
 from storage.db import transaction
 from storage.models import Identity, Invite, Member, Organisation, Role
+from storage.queries import default_community
 from tests.conftest import FakeClock
-from tests.telegram_standin import BOT_ID, BOT_USERNAME, StandIn, polling_bot, say, until
+from tests.telegram_standin import BOT_ID, BOT_USERNAME, PARTNERSHIP_GROUP, StandIn, polling_bot, say, until
 
-GROUP = -100555
+GROUP = PARTNERSHIP_GROUP  # registered with the partnership (see tests/telegram_standin.py)
 
 
 @pytest.fixture
@@ -57,15 +59,21 @@ async def test_group_admin_creates_an_invite_and_a_newcomer_joins(bot: Deps, sta
 
 
 async def test_group_owner_and_granted_facilitators_may_use_peer(bot: Deps, standin: StandIn) -> None:
-    standin.set_status(GROUP, 44, "creator")
-    assert (await say(standin, "/peer help", user=44, chat=GROUP)) != [
-        html.escape(translator("en").t("core.peer_refused"))
-    ]
-    with transaction(bot.sessions) as session:
-        grant(session, platform="telegram", user_id="45", role=Role.facilitator)
-    texts = await say(standin, "/peer help", user=45, chat=GROUP)
     en = translator("en")
-    assert texts == [html.escape(en.t("core.help_facilitator") + "\n" + en.t("privacy.help_facilitator"))]
+    helps = (
+        "core.help_facilitator",
+        "privacy.help_facilitator",
+        "membership.help_facilitator",
+        "people.help_facilitator",
+    )
+    help_facilitator = html.escape("\n".join(en.t(key) for key in helps))
+    standin.set_status(GROUP, 44, "creator")
+    assert await say(standin, "/peer help", user=44, chat=GROUP, expect=help_facilitator) == [help_facilitator]
+    with transaction(bot.sessions) as session:
+        community = default_community(session=session).id
+        assert community is not None
+        grant(session, community_id=community, platform="telegram", user_id="45", role=Role.facilitator, create=True)
+    assert await say(standin, "/peer help", user=45, chat=GROUP, expect=help_facilitator) == [help_facilitator]
 
 
 async def test_unknown_invite_code_gets_a_clear_reply(bot: Deps, standin: StandIn) -> None:

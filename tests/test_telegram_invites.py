@@ -7,10 +7,11 @@ from datetime import timedelta
 from bot import invites
 from bot.deps import Deps
 from bot.members import resolve
+from bot.organisations import organisation_named
 from bot.ports import Sender
 from storage.db import transaction
 from storage.models import Community
-from storage.queries import default_community, get_or_create_organisation
+from storage.queries import default_community
 
 NEWCOMER = Sender(platform="telegram", workspace="5550001", user_id="31", display_name="Chiara")
 
@@ -33,7 +34,7 @@ def test_redeeming_joins_the_community_and_organisation(deps: Deps) -> None:
         session.add(other)
         session.flush()
         assert other.id is not None
-        organisation = get_or_create_organisation(session=session, community_id=other.id, name="Coop Aurora")
+        organisation = organisation_named(session, community_id=other.id, name="Coop Aurora")
         code = invites.create(session, other.id, organisation.id, None, now=now).code
     with transaction(deps.sessions) as session:
         who = resolve(session, NEWCOMER)

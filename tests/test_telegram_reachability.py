@@ -18,8 +18,9 @@ from bot.reachability import UNREACHABLE, mark_unreachable
 from bot.runtime.compose import build_deps
 from storage.db import transaction
 from storage.models import Delivery, DeliveryStatus, Identity
+from storage.queries import default_community
 from tests.conftest import FakeClock
-from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, polling, say, settings_for, until
+from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, open_partnership_group, polling, say, settings_for
 
 GROUP = -100900
 BRUNO = 99
@@ -29,13 +30,21 @@ NEVER_STARTED = "Forbidden: bot can't initiate conversation with a user"
 @pytest.fixture
 async def bot(standin: StandIn, database_url: str, clock: FakeClock) -> AsyncIterator[Deps]:
     deps = build_deps(settings_for(database_url, standin), clock=clock, migrate=False)
+    open_partnership_group(deps, GROUP)  # registered, so its creator facilitates there
     async with polling(deps, standin):
         standin.set_status(GROUP, 1, "creator")
-        await say(standin, "/peer channel here", user=1, chat=GROUP)  # the community's group
-        standin.message("/help", user=BRUNO, chat=GROUP, name="Bruno")  # known, never wrote privately
-        await until(lambda: len(standin.sent(GROUP)) == 2, standin=standin)
+        await say(standin, "/peer channel here", user=1, chat=GROUP, expect=channel_set(deps))  # the community's group
+        # Bruno is known from the group and never wrote privately
+        await say(standin, "/help", user=BRUNO, chat=GROUP, name="Bruno", expect="/offer")
         yield deps
     deps.engine.dispose()
+
+
+def channel_set(deps: Deps) -> str:
+    """The answer to `/peer channel here` in the default community, as Telegram shows it."""
+    with transaction(deps.sessions) as session:
+        community = default_community(session=session).name
+    return html.escape(translator("en").t("core.channel_set", community=community))
 
 
 def _plan(deps: Deps, key: str, *, valid_for: timedelta | None = None) -> int:

@@ -23,7 +23,8 @@ from bot.runtime.worker import run_worker
 from storage.db import transaction
 from storage.models import Delivery, DeliveryStatus, Identity
 from tests.conftest import FakeClock
-from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, say, settings_for, until
+from tests.telegram_standin import BOT_USERNAME, StandIn, buttons, open_partnership_group, say, settings_for, until
+from tests.test_telegram_reachability import channel_set
 
 GROUP = -100321
 BRUNO = 99
@@ -47,6 +48,7 @@ class MovingClock(FakeClock):
 @pytest.fixture
 async def worker(standin: StandIn, database_url: str) -> AsyncIterator[Deps]:
     deps = build_deps(settings_for(database_url, standin), clock=MovingClock(), migrate=False)
+    open_partnership_group(deps, GROUP)  # registered, so its admin facilitates there
     stop = asyncio.Event()
     task = asyncio.create_task(run_worker(deps, stop=stop, dispatch_every=0.2, stream=io.StringIO()))
     await until(lambda: bool(standin.calls("getUpdates")) or task.done(), what="worker polling", standin=standin)
@@ -79,22 +81,18 @@ def _status(deps: Deps) -> DeliveryStatus:
 
 async def test_refused_introduction_waits_and_follows_start(worker: Deps, standin: StandIn) -> None:
     standin.set_status(GROUP, 1, "administrator")
-    await say(standin, "/peer channel here", user=1, chat=GROUP)
-    await say(standin, "/help", user=BRUNO, chat=GROUP, name="Bruno")  # known from the group only
+    await say(standin, "/peer channel here", user=1, chat=GROUP, expect=channel_set(worker))
+    await say(standin, "/help", user=BRUNO, chat=GROUP, name="Bruno", expect="/offer")  # known from the group only
     standin.fail_next("sendMessage", 403, "Forbidden: bot can't initiate conversation with a user", chat_id=BRUNO)
 
+    since = standin.mark()
     _introduce(worker)
-    notice = translator("en").t("telegram.unreachable_notice", name="Bruno")
-    await until(lambda: len(standin.sent(GROUP)) == 3, what="notice in the group", standin=standin)
-    assert standin.sent(GROUP)[-1].params["text"] == html.escape(notice)
-    assert buttons(standin.sent(GROUP)[-1].params) == [("Open a chat with the bot", OPEN_BOT)]
-    assert _status(worker) == DeliveryStatus.parked
+    notice = html.escape(translator("en").t("telegram.unreachable_notice", name="Bruno"))
+    shown = await standin.wait_for_message(GROUP, notice, since=since)
+    assert shown.params["text"] == notice
+    assert buttons(shown.params) == [("Open a chat with the bot", OPEN_BOT)]
+    assert _status(worker) == DeliveryStatus.parked  # parked before the notice was planned
     assert not standin.sent(BRUNO)
 
-    standin.message("/start", user=BRUNO, name="Bruno")
-    await until(
-        lambda: any("Meet Ana" in c.params["text"] for c in standin.sent(BRUNO)),
-        what="introduction delivered after /start",
-        standin=standin,
-    )
+    await say(standin, "/start", user=BRUNO, name="Bruno", expect="Meet Ana")  # what waited follows /start
     await until(lambda: _status(worker) == DeliveryStatus.sent, what="row marked sent", standin=standin)

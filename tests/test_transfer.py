@@ -39,7 +39,7 @@ BAD = DATA / "bad.csv"
 
 def _import(deps: Deps, path: Path) -> tuple[int, int]:
     with transaction(deps.sessions) as session:
-        result = import_file(session, path, default_language="en")
+        result = import_file(session, path, default_language="en", encoder=deps.encoder)
     return result.created, result.updated
 
 
@@ -101,13 +101,15 @@ def test_round_trip_through_csv_and_json_into_a_fresh_database(deps: Deps, sqlit
         with transaction(other.sessions) as session:
             from bot.transfer import import_records
 
-            result = import_records(session, parse_text(text, kind="csv"), default_language="pl")
+            result = import_records(session, parse_text(text, kind="csv"), default_language="pl", encoder=other.encoder)
         assert (result.created, result.updated) == (35, 0)
         second = _export(other)
         stream = io.StringIO()
         write_json(second, stream)
         with transaction(other.sessions) as session:
-            again = import_records(session, parse_text(stream.getvalue(), kind="json"), default_language="pl")
+            again = import_records(
+                session, parse_text(stream.getvalue(), kind="json"), default_language="pl", encoder=other.encoder
+            )
         assert (again.created, again.updated) == (0, 35)
         assert _export(other) == first == second
     finally:

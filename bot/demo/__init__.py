@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from bot.ports import Encoder
 from bot.transfer import import_records, read_records
 from storage.models import OrganisationKind
 from storage.queries import default_community, organisation_by_name
@@ -17,9 +18,9 @@ from storage.queries import default_community, organisation_by_name
 DATA = Path(__file__).with_name("partnership.json")
 
 
-def load_demo(session: Session) -> int:
+def load_demo(session: Session, encoder: Encoder) -> int:
     """Import the demo posts into the default community; returns how many posts it holds."""
-    result = import_records(session, read_records(DATA), default_language="en")
+    result = import_records(session, read_records(DATA), default_language="en", encoder=encoder)
     _set_organisation_kinds(session)
     return result.total
 

@@ -16,8 +16,8 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.matching.matcher import Matcher
+from bot.organisations import organisation_named
 from storage.models import Post, PostKind
-from storage.queries import get_or_create_organisation
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ def load(session: Session, community_id: int, labelled: LabelledSet) -> dict[str
     """Create the set's organisations and posts in the community; posts by ref."""
     posts: dict[str, Post] = {}
     for item in labelled.items:
-        organisation = get_or_create_organisation(session=session, community_id=community_id, name=item["organization"])
+        organisation = organisation_named(session, community_id=community_id, name=item["organization"])
         assert organisation.id is not None
         post = Post(
             community_id=community_id,

@@ -1,7 +1,8 @@
 """An in-memory vector index of one community's open posts, built lazily, refreshed incrementally.
 
-Rows hold TF-IDF term vectors (sparse) and topic vectors (dense, one column per taxonomy topic),
-both L2-normalised, so a dot product is a cosine. Rows are appended, never moved, until a refit
+Rows hold TF-IDF term vectors (sparse), topic vectors (dense, one column per taxonomy topic) and
+sentence vectors (dense, the encoder's, stored with each post), all L2-normalised, so a dot product
+is a cosine. Rows are appended, never moved, until a refit
 re-weights and compacts everything (after `refit_growth` of changes); a changed post gets a new row
 and its old one is marked dead.
 
@@ -29,10 +30,12 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.config import SUPPORTED_LANGUAGES
-from bot.matching.config import MatchingConfig
+from bot.matching.config import MatchingConfig, Purpose
+from bot.matching.encoder import post_text, unpack
 from bot.matching.features import Features, PostText, featurise
 from bot.matching.rows import Column, DenseRows, SparseRows
 from bot.matching.text import Normaliser
+from bot.ports import Encoder
 from bot.topics import TOPICS
 from storage.models import Post, PostKind, PostStatus
 
@@ -61,6 +64,7 @@ class PostRow:
     status: str
     available_until: date | None
     updated_at: datetime
+    embedding: bytes | None
 
     @classmethod
     def of(cls, post: Post) -> PostRow:
@@ -77,12 +81,13 @@ class PostRow:
             str(post.status),
             post.available_until,
             post.updated_at,
+            post.embedding,
         )
 
 
 _COLUMNS: tuple[Any, ...] = (
     Post.id, Post.kind, Post.organisation_id, Post.member_id, Post.title, Post.description, Post.language,
-    Post.topics, Post.status, Post.available_until, Post.updated_at,
+    Post.topics, Post.status, Post.available_until, Post.updated_at, Post.embedding,
 )  # fmt: skip
 
 
@@ -90,7 +95,7 @@ def _rows(session: Session, *conditions: Any) -> list[PostRow]:
     statement: Any = sa_select(*_COLUMNS).where(*conditions).order_by(col(Post.id))  # plain tuples, no ORM objects
     result = session.exec(statement)
     return [
-        PostRow(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ()), str(r[8]), r[9], r[10])
+        PostRow(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ()), str(r[8]), r[9], r[10], r[11])
         for r in result
     ]
 
@@ -98,10 +103,11 @@ def _rows(session: Session, *conditions: Any) -> list[PostRow]:
 class CommunityIndex:
     """The vectors of one community's open posts. Callers hold `lock` while using it."""
 
-    def __init__(self, community_id: int, normaliser: Normaliser, config: MatchingConfig) -> None:
+    def __init__(self, community_id: int, normaliser: Normaliser, encoder: Encoder, config: MatchingConfig) -> None:
         self.community_id = community_id
         self.lock = threading.RLock()
         self._normaliser = normaliser
+        self._encoder = encoder
         self._config = config
         self._reset()
 
@@ -112,6 +118,15 @@ class CommunityIndex:
         self.surfaces: list[dict[int, str]] = [{} for _ in SUPPORTED_LANGUAGES]
         self.raw_terms, self.terms = SparseRows(), SparseRows()
         self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
+        # Sentence vectors, one matrix per kind (need, offer), so a new post's products read only the
+        # other kind's (the largest array of the index: 2 KB a post). `semantic_at`: row -> position
+        # in its kind's matrix; `kind_rows`: per kind, position -> row.
+        self.semantic = (DenseRows(self._encoder.dimension), DenseRows(self._encoder.dimension))
+        self.semantic_at = Column(np.int64)
+        self.kind_rows = (Column(np.int64), Column(np.int64))
+        # Per kind: the sum and number of live sentence vectors, for the mean cosine.
+        self.semantic_sum = np.zeros((2, self._encoder.dimension), dtype=np.float64)
+        self.semantic_count = np.zeros(2, dtype=np.int64)
         self.term_df = Column(np.int64)
         self.topic_df = np.zeros(len(TOPICS), dtype=np.int64)
         self.post_id = Column(np.int64)
@@ -215,8 +230,14 @@ class CommunityIndex:
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
+        vectors = self.sentence_vectors(rows)
+        kinds = np.asarray([NEED if row.kind == PostKind.need.value else OFFER for row in rows], dtype=np.int8)
+        self._append_vectors(vectors, kinds, start=self.post_id.rows)
+        for kind in (NEED, OFFER):
+            self.semantic_sum[kind] += vectors[kinds == kind].sum(axis=0, dtype=np.float64)
+            self.semantic_count[kind] += int((kinds == kind).sum())
         self.post_id.extend([row.id for row in rows])
-        self.kind.extend([NEED if row.kind == PostKind.need.value else OFFER for row in rows])
+        self.kind.extend(kinds)
         self.organisation.extend([row.organisation_id for row in rows])
         self.member.extend([-1 if row.member_id is None else row.member_id for row in rows])
         self.until.extend([row.available_until.toordinal() if row.available_until else NO_END for row in rows])
@@ -226,6 +247,26 @@ class CommunityIndex:
             self.row_of[row.id] = start + offset
             self.version_of[row.id] = row.updated_at
         self.changes += len(rows)
+
+    def _append_vectors(self, vectors: npt.NDArray[np.float32], kinds: npt.NDArray[np.int8], *, start: int) -> None:
+        """Rows `start`, `start + 1`, ... get these vectors, each in its kind's matrix."""
+        at = np.empty(len(kinds), dtype=np.int64)
+        for kind in (NEED, OFFER):
+            mine = np.flatnonzero(kinds == kind)
+            at[mine] = self.semantic[kind].rows + np.arange(len(mine))
+            self.semantic[kind].append(vectors[mine])
+            self.kind_rows[kind].extend(start + mine)
+        self.semantic_at.extend(at)
+
+    def sentence_vectors(self, rows: Sequence[PostRow]) -> npt.NDArray[np.float32]:
+        """The stored vectors; a post saved before vectors existed (or by another encoder) is encoded
+        now, in one batch, until `peerlink reindex` stores it."""
+        vectors, usable = unpack([row.embedding for row in rows], self._encoder.dimension)
+        missing = np.flatnonzero(~usable)
+        if len(missing):
+            texts = [post_text(rows[at].title, rows[at].description) for at in missing.tolist()]
+            vectors[missing] = self._encoder.encode(texts)
+        return vectors
 
     def _columns(self, terms: npt.NDArray[np.int64], *, learn: bool) -> npt.NDArray[np.int64]:
         """The columns of the normaliser's term ids; with `learn`, terms new to the index get the
@@ -285,6 +326,9 @@ class CommunityIndex:
         self.alive.array[row] = False
         self.term_df.array[self.raw_terms.columns(row)] -= 1
         self.topic_df -= self.raw_topics.array[row] > 0
+        kind = int(self.kind.array[row])
+        self.semantic_sum[kind] -= self.semantic[kind].array[self.semantic_at.array[row]]
+        self.semantic_count[kind] -= 1
         self.alive_count -= 1
         self.changes += 1
 
@@ -293,6 +337,7 @@ class CommunityIndex:
         keep = np.flatnonzero(self.alive.view())
         raw = self.raw_terms.matrix(len(self.term_names))[keep]
         raw_topics = self.raw_topics.view()[keep]
+        semantic, kinds = self.vectors(keep), self.kind.view()[keep]
         terms, topics = self.weigh(raw, raw_topics)
         meta = {
             name: getattr(self, name).view()[keep]
@@ -304,6 +349,9 @@ class CommunityIndex:
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
+        self.semantic = (DenseRows(self._encoder.dimension), DenseRows(self._encoder.dimension))
+        self.semantic_at, self.kind_rows = Column(np.int64), (Column(np.int64), Column(np.int64))
+        self._append_vectors(semantic, kinds, start=0)
         for name, values in meta.items():
             fresh = Column(getattr(self, name).array.dtype, getattr(self, name).fill)
             fresh.extend(values)
@@ -321,25 +369,33 @@ class CommunityIndex:
     def topic_matrix(self) -> npt.NDArray[np.float32]:
         return self.topics.view()
 
+    def vectors(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        """The sentence vectors of these rows (a copy)."""
+        found = np.empty((len(rows), self._encoder.dimension), dtype=np.float32)
+        kinds, at = self.kind.view()[rows], self.semantic_at.view()[rows]
+        for kind in (NEED, OFFER):
+            mine = kinds == kind
+            found[mine] = self.semantic[kind].view()[at[mine]]
+        return found
+
+    def cosines_with(self, row: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(rows of the other kind, their sentence cosine with `row`): one product over half the index."""
+        other = OFFER if self.kind.array[row] == NEED else NEED
+        query = self.vectors(np.asarray([row]))[0]
+        return self.kind_rows[other].view(), self.semantic[other].view() @ query
+
+    def purpose(self) -> Purpose:
+        """How sentence cosines score here: the mean of every live need-offer pair's cosine is
+        the dot product of the two kinds' mean vectors, kept up to date as posts come and go."""
+        needs, offers = (int(count) for count in self.semantic_count)
+        pairs = needs * offers
+        mean = float(self.semantic_sum[NEED] @ self.semantic_sum[OFFER]) / pairs if pairs else 0.0
+        return self._config.weights.purpose(mean, pairs)
+
     def open_rows(self, kind: int, today: date) -> npt.NDArray[np.intp]:
         """Rows of live posts of one kind whose `available_until` has not passed."""
         mask = self.alive.view() & (self.kind.view() == kind) & (self.until.view() >= today.toordinal())
         return np.flatnonzero(mask)
-
-    def vector(self, row: PostRow) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
-        """The weighted vectors of a post, from the index when it is there, else computed now."""
-        at = self.row_of.get(row.id)
-        if at is not None and self.version_of.get(row.id) == row.updated_at:
-            return self.term_matrix()[at], self.topic_matrix()[at : at + 1]
-        features = self.featurise([row])
-        columns = self._columns(features.terms, learn=False)
-        known = columns >= 0  # a term nobody else uses cannot make a match
-        raw = sp.csr_matrix(
-            (features.weights[known], columns[known].astype(np.int32), [0, int(known.sum())]),
-            shape=(1, len(self.term_names)),
-        )
-        raw_topics = features.topics
-        return self.weigh(raw, raw_topics)
 
     def surface(self, column: int, language: int) -> str:
         found = self.surfaces[language].get(column)

@@ -23,6 +23,7 @@ from bot.i18n import N_, translator
 from bot.matching import reasons as reason_text
 from bot.matching.config import MatchingConfig
 from bot.matching.eligibility import Barriers, community_barriers, is_open, refusal
+from bot.matching.encoder import UniversalSentenceEncoder
 from bot.matching.index import NEED, OFFER, TOPIC_SLUGS, CommunityIndex
 from bot.matching.scoring import (
     BlockOutcome,
@@ -36,7 +37,7 @@ from bot.matching.scoring import (
     score_block,
 )
 from bot.matching.text import PREFIX, PREFIX_MARK, Normaliser
-from bot.ports import Clock, SystemClock
+from bot.ports import Clock, Encoder, SystemClock
 from storage.models import (
     Match,
     MatchRound,
@@ -76,14 +77,15 @@ class Suggestion:
     score: float  # in [0, 1]
     shared_topics: tuple[str, ...]  # topic slugs, strongest first
     key_terms: tuple[str, ...]  # words both posts use; "financiación/financing" across languages
+    similar_purpose: bool  # the sentence vectors carry the pair: same aim, in other words
 
     def reasons(self, language: str) -> list[str]:
-        """Why this pair, in `language`: shared topics (labels translated) and key terms."""
-        return reason_text.render(self.shared_topics, self.key_terms, language)
+        """Why this pair, in `language`: shared topics (labels translated), key terms, similar purpose."""
+        return reason_text.render(self.shared_topics, self.key_terms, language, purpose=self.similar_purpose)
 
     def stored_reasons(self) -> list[str]:
         """The language-neutral form kept in `Match.reasons` (see `reasons.render_stored`)."""
-        return reason_text.neutral(self.shared_topics, self.key_terms)
+        return reason_text.neutral(self.shared_topics, self.key_terms, purpose=self.similar_purpose)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +140,12 @@ class ScoredPair:
 class Matcher:
     """Scores every (need, offer) pair of a community. Thread-safe; create one per process."""
 
-    def __init__(self, config: MatchingConfig | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: MatchingConfig | None = None, *, clock: Clock | None = None, encoder: Encoder | None = None
+    ) -> None:
         self.config = config or MatchingConfig()
         self._clock = clock or SystemClock()
+        self.encoder: Encoder = encoder or UniversalSentenceEncoder()
         self._normaliser = Normaliser()
         self._indexes: dict[int, CommunityIndex] = {}
         self._lock = threading.Lock()
@@ -151,7 +156,9 @@ class Matcher:
         with self._lock:
             index = self._indexes.get(community_id)
             if index is None:
-                index = self._indexes[community_id] = CommunityIndex(community_id, self._normaliser, self.config)
+                index = self._indexes[community_id] = CommunityIndex(
+                    community_id, self._normaliser, self.encoder, self.config
+                )
         with index.lock:
             index.sync(session, thorough=thorough)
         return index
@@ -190,9 +197,9 @@ class Matcher:
             explained = self._explain(index, need_rows, offer_rows)
             others = index.post_id.view()[best].tolist()
         suggestions = []
-        for other, score, (topics, terms) in zip(others, scores[best].tolist(), explained, strict=True):
+        for other, score, (topics, terms, purpose) in zip(others, scores[best].tolist(), explained, strict=True):
             need, offer = (post, found[other]) if post.kind == PostKind.need else (found[other], post)
-            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms))
+            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms, purpose))
         return suggestions
 
     def rescore(self, session: Session, post: Post, others: Sequence[Post]) -> list[Suggestion]:
@@ -211,9 +218,9 @@ class Matcher:
             need_rows, offer_rows = (mine, rows) if post.kind == PostKind.need else (rows, mine)
             explained = self._explain(index, need_rows, offer_rows)
         suggestions = []
-        for other, score, (topics, terms) in zip(kept, scores, explained, strict=True):
+        for other, score, (topics, terms, purpose) in zip(kept, scores, explained, strict=True):
             need, offer = (post, other) if post.kind == PostKind.need else (other, post)
-            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms))
+            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms, purpose))
         return suggestions
 
     def _scores_of_row(self, index: CommunityIndex, row: int) -> npt.NDArray[np.float32]:
@@ -221,8 +228,12 @@ class Matcher:
         terms = index.term_matrix()
         query = np.asarray(terms[row].toarray(), dtype=np.float32).ravel()
         topics = index.topic_matrix()
-        scores = weights.text * (terms @ query) + weights.topic * (topics @ topics[row])
-        return np.clip(np.asarray(scores, dtype=np.float32), 0.0, 1.0)
+        scores = np.asarray(weights.text * (terms @ query) + weights.topic * (topics @ topics[row]), dtype=np.float32)
+        purpose = index.purpose()
+        scores -= np.float32(purpose.offset)
+        others, cosines = index.cosines_with(row)  # the same kind's rows are never suggested
+        scores[others] += np.float32(purpose.scale) * cosines
+        return np.clip(scores, 0.0, 1.0)
 
     # --- rounds -------------------------------------------------------------------------------
 
@@ -266,8 +277,10 @@ class Matcher:
             reasons = _unmatched_reasons(outcomes, len(needs.rows), len(offers.rows), need)
         posts.update(_posts(session, [offer_ids[at] for at in set(offer.tolist())]))
         suggestions = [
-            Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms)
-            for n, o, s, (topics, terms) in zip(need.tolist(), offer.tolist(), score.tolist(), explained, strict=True)
+            Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms, purpose)
+            for n, o, s, (topics, terms, purpose) in zip(
+                need.tolist(), offer.tolist(), score.tolist(), explained, strict=True
+            )
             if need_ids[n] in posts and _allowed(posts[need_ids[n]], posts.get(offer_ids[o]), barriers)
         ]
         unmatched = [
@@ -299,7 +312,7 @@ class Matcher:
                     round(float(s), 4),
                     topics,
                 )
-                for n, o, s, (topics, _) in zip(need, offer, score, explained, strict=True)
+                for n, o, s, (topics, _, _) in zip(need, offer, score, explained, strict=True)
             ]
 
     def _side(self, index: CommunityIndex, kind: int, barriers: Barriers) -> Side:
@@ -310,6 +323,8 @@ class Matcher:
             rows=rows,
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
+            semantic=index.vectors(rows),
+            purpose=index.purpose(),
             organisation=index.organisation.view()[rows],
             member=index.member.view()[rows],
             post_id=index.post_id.view()[rows],
@@ -355,13 +370,14 @@ class Matcher:
 
     def _explain(
         self, index: CommunityIndex, need_rows: npt.NDArray[np.intp], offer_rows: npt.NDArray[np.intp]
-    ) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-        """Shared topics and key terms of each (need, offer) pair of index rows. Vectorised products;
-        the loop runs over the chosen pairs only."""
+    ) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
+        """Shared topics, key terms and whether the purpose carries each (need, offer) pair of index
+        rows. Vectorised products; the loop runs over the chosen pairs only."""
         if len(need_rows) == 0:
             return []
         topics = index.topic_matrix()
         shared = topics[need_rows] * topics[offer_rows]
+        purpose = self._purpose_carries(index, need_rows, offer_rows, shared.sum(axis=1)).tolist()
         strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
         terms = index.term_matrix()
         common = terms[need_rows].multiply(terms[offer_rows]).tocsr()
@@ -376,8 +392,27 @@ class Matcher:
         for pair, (top, weights) in enumerate(zip(strongest.tolist(), shared.tolist(), strict=True)):
             slugs = tuple(TOPIC_SLUGS[at] for at in top if weights[at] > 0)
             columns = ranked[bounds[pair] : bounds[pair + 1]]
-            explained.append((slugs, self._words(index, columns, need_languages[pair], offer_languages[pair])))
+            words = self._words(index, columns, need_languages[pair], offer_languages[pair])
+            explained.append((slugs, words, purpose[pair]))
         return explained
+
+    def _purpose_carries(
+        self,
+        index: CommunityIndex,
+        need_rows: npt.NDArray[np.intp],
+        offer_rows: npt.NDArray[np.intp],
+        topic_cosines: npt.NDArray[np.float32],
+    ) -> npt.NDArray[np.bool_]:
+        """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
+        and outweighs what shared topics and words give."""
+        weights = self.config.weights
+        terms = index.term_matrix()
+        cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
+        part = index.purpose()
+        purpose = part.scale * cosines - part.offset
+        text = np.asarray(terms[need_rows].multiply(terms[offer_rows]).sum(axis=1)).ravel()
+        lexical = weights.text * text + weights.topic * topic_cosines
+        return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
 
     def _words(
         self, index: CommunityIndex, columns: Iterable[int], need_language: int, offer_language: int

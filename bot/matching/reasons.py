@@ -11,27 +11,31 @@ from collections.abc import Iterable, Sequence
 from bot.i18n import translator
 from bot.topics import label
 
-TOPIC, TERM = "topic:", "term:"
+TOPIC, TERM, PURPOSE = "topic:", "term:", "purpose:similar"
 
 
-def neutral(topics: Iterable[str], terms: Iterable[str]) -> list[str]:
-    return [*(TOPIC + slug for slug in topics), *(TERM + term for term in terms)]
+def neutral(topics: Iterable[str], terms: Iterable[str], *, purpose: bool) -> list[str]:
+    return [*([PURPOSE] if purpose else []), *(TOPIC + slug for slug in topics), *(TERM + term for term in terms)]
 
 
-def split(stored: Iterable[str]) -> tuple[list[str], list[str]]:
+def split(stored: Iterable[str]) -> tuple[list[str], list[str], bool]:
+    stored = list(stored)
     topics = [item.removeprefix(TOPIC) for item in stored if item.startswith(TOPIC)]
     terms = [item.removeprefix(TERM) for item in stored if item.startswith(TERM)]
-    return topics, terms
+    return topics, terms, PURPOSE in stored
 
 
-def render(topics: Sequence[str], terms: Sequence[str], language: str) -> list[str]:
-    """One sentence for the shared topics (labels in `language`), one for the key terms."""
+def render(topics: Sequence[str], terms: Sequence[str], language: str, *, purpose: bool) -> list[str]:
+    """One sentence for the shared topics (labels in `language`), one for the key terms, and
+    "similar purpose" when the meaning, more than shared words, carries the pair."""
     tr = translator(language)
     lines: list[str] = []
     if topics:
         lines.append(tr.t("matching.reason_topics", topics=", ".join(label(slug, tr.language) for slug in topics)))
     if terms:
         lines.append(tr.t("matching.reason_terms", terms=", ".join(terms)))
+    if purpose:
+        lines.append(tr.t("matching.reason_purpose"))
     if not lines:
         lines.append(tr.t("matching.reason_general"))
     return lines
@@ -39,5 +43,5 @@ def render(topics: Sequence[str], terms: Sequence[str], language: str) -> list[s
 
 def render_stored(stored: Iterable[str], language: str) -> list[str]:
     """The reasons of a `Match` row in `language`."""
-    topics, terms = split(stored)
-    return render(topics, terms, language)
+    topics, terms, purpose = split(stored)
+    return render(topics, terms, language, purpose=purpose)

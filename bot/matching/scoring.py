@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from bot.matching.config import Weights
+from bot.matching.config import Purpose, Weights
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
@@ -26,6 +26,8 @@ class Side:
     rows: npt.NDArray[np.intp]
     terms: sp.csr_matrix
     topics: Floats
+    semantic: Floats  # sentence vectors
+    purpose: Purpose  # how their cosines score in this community
     organisation: Ints
     member: Ints
     post_id: Ints
@@ -42,6 +44,10 @@ class Side:
         return np.ascontiguousarray(self.topics.T * np.float32(self.weights.topic), dtype=np.float32)
 
     @cached_property
+    def semantic_t(self) -> Floats:
+        return np.ascontiguousarray(self.semantic.T * np.float32(self.purpose.scale), dtype=np.float32)
+
+    @cached_property
     def by_organisation(self) -> tuple[Ints, Ints]:
         """(positions sorted by organisation, their organisations): who belongs to an organisation."""
         order = np.argsort(self.organisation, kind="stable")
@@ -49,7 +55,7 @@ class Side:
 
     def prepare(self) -> None:
         """Make the cached products now (before threads share this side)."""
-        _ = self.terms_t, self.topics_t, self.by_organisation
+        _ = self.terms_t, self.topics_t, self.semantic_t, self.by_organisation
 
     def of_organisations(self, organisations: Ints) -> tuple[Ints, Ints]:
         """(i, position) for every position of this side whose organisation is `organisations[i]`."""
@@ -114,17 +120,22 @@ class Workspace:
         self.text = np.empty((rows, offers), dtype=np.float32)
         self.topic = np.empty((rows, offers), dtype=np.float32)
 
-    def scores(self, needs_terms: sp.csr_matrix, needs_topics: Floats, offers: Side) -> Floats:
-        """Dense scores of some needs against all offers: the weighted sum of the two cosines."""
+    def scores(self, needs: Side, part: slice | npt.NDArray[np.intp], offers: Side) -> Floats:
+        """Dense scores of some needs against all offers: the weighted sum of the three parts
+        (`Weights`), clipped to [0, 1]."""
+        needs_terms = needs.terms[part]
         rows = needs_terms.shape[0]
         block: Floats = sp.csr_matrix(needs_terms @ offers.terms_t, dtype=np.float32).toarray(out=self.text[:rows])
-        block += np.matmul(needs_topics, offers.topics_t, out=self.topic[:rows])
-        return block  # cosines of non-negative vectors: already in [0, 1] up to rounding
+        block += np.matmul(needs.topics[part], offers.topics_t, out=self.topic[:rows])
+        block += np.matmul(needs.semantic[part], offers.semantic_t, out=self.topic[:rows])
+        block -= np.float32(offers.purpose.offset)
+        return np.clip(block, 0.0, 1.0, out=block)
 
 
-def scores(needs_terms: sp.csr_matrix, needs_topics: Floats, offers: Side) -> Floats:
+def scores(needs: Side, part: slice | npt.NDArray[np.intp], offers: Side) -> Floats:
     """`Workspace.scores` without a workspace (for a few needs)."""
-    return Workspace(needs_terms.shape[0], offers.terms.shape[0]).scores(needs_terms, needs_topics, offers)
+    rows = len(range(needs.terms.shape[0])[part]) if isinstance(part, slice) else len(part)
+    return Workspace(rows, offers.terms.shape[0]).scores(needs, part, offers)
 
 
 def blocks(size: int, step: int) -> Iterator[slice]:
@@ -146,7 +157,7 @@ def score_block(
     rule removed the offers above the threshold. The rules forbid few pairs: they are applied at
     their positions, not as dense masks."""
     workspace = workspace or Workspace(part.stop - part.start, len(offers.rows))
-    block = workspace.scores(needs.terms[part], needs.topics[part], offers)
+    block = workspace.scores(needs, part, offers)
     best: Floats = block.max(axis=1) if block.shape[1] else np.zeros(block.shape[0], np.float32)
     block[offers.of_organisations(needs.organisation[part])] = -1.0
     for forbidden in (rules.settled[part], rules.blocked[part]):
@@ -200,7 +211,7 @@ def _flags(
     if len(empty) == 0 or offers.terms.shape[0] == 0:
         return above, other, unsettled
     rows = empty + part.start
-    block = scores(needs.terms[rows], needs.topics[rows], offers) >= min_score
+    block = scores(needs, rows, offers) >= min_score
     other_org = needs.organisation[rows, None] != offers.organisation[None, :]
     settled = rules.settled[rows].toarray()
     above[empty] = block.any(axis=1)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, SQLModel, col, select
 
 from bot import audit, relay
+from bot.contacts import contact_of
 from bot.members import Who
 from bot.privacy import posts
 from bot.privacy.person import Person
@@ -21,7 +22,9 @@ from storage.models import (
     Delivery,
     DeliveryStatus,
     Invite,
+    LinkCode,
     Meeting,
+    MemberLink,
     Organisation,
     OrganisationBlock,
     ParkedDraft,
@@ -93,6 +96,27 @@ def _roles(_session: Session, person: Person) -> list[Row]:
 
 def _nothing(_erasure: Erasure) -> None:
     """The role goes with the member row, the organisation with it when nothing else refers to it."""
+
+
+def _contact(session: Session, person: Person) -> list[Row]:
+    found = contact_of(session, person.member_id)
+    return [{"kind": found.kind.value, "value": found.value, "platform": found.platform}] if found else []
+
+
+def _links(session: Session, person: Person) -> list[Row]:
+    links = session.exec(select(MemberLink).where(MemberLink.member_id == person.member_id)).all()
+    codes = session.exec(select(LinkCode).where(LinkCode.member_id == person.member_id)).all()
+    return [
+        *({"linked_identity": link.identity_id, "since": plain(link.created_at)} for link in links),
+        *({"link_code_expires_at": plain(code.expires_at)} for code in codes),
+    ]
+
+
+def _erase_links(erasure: Erasure) -> None:
+    session, member_id = erasure.session, erasure.person.member_id
+    links = session.exec(select(MemberLink).where(MemberLink.member_id == member_id)).all()
+    codes = session.exec(select(LinkCode).where(LinkCode.member_id == member_id)).all()
+    delete_all(session, [*links, *codes])
 
 
 # --- what they said and did --------------------------------------------------------------------
@@ -291,6 +315,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("identities", ("identity",), _identities, _erase_identities),
     Section("organisation", (), _organisation, _nothing),
     Section("roles", (), _roles, _nothing),
+    Section("contact", (), _contact, _nothing),  # columns of the member row, erased with it
+    Section("linked_accounts", ("linkcode", "memberlink"), _links, _erase_links),
     Section("posts", ("post",), posts.export_posts, posts.erase_posts),
     Section("matches", ("match",), posts.export_matches, posts.erase_matches),
     Section("rsvps", ("rsvp",), _rsvps, _erase_rsvps),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-import logging
+import sys
 from pathlib import Path
 
 import click
 
 from bot.config import Settings
 from bot.deps import Deps
-from bot.i18n import language_choices, language_from_name, translator
+from bot.i18n import N_, language_choices, language_from_name, translator
 from bot.runtime.compose import adopt_settings_once, build_deps, derived_secrets, wait_for_database, warm_up
-from bot.runtime.logs import configure as configure_logging
+from bot.runtime.logs import logging_to_stderr
 from storage.migrate import upgrade
 
 
@@ -26,13 +27,15 @@ def _deps(ctx: click.Context) -> Deps:
 
 
 @click.group()
-@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default: LOG_LEVEL or INFO).")
+@click.option(
+    "-v", "--verbose", count=True, help="Log more on stderr: -v info, -vv debug (default: warnings, or LOG_LEVEL)."
+)
 @click.pass_context
-def cli(ctx: click.Context, log_level: str | None) -> None:
+def cli(ctx: click.Context, verbose: int) -> None:
     """Peerlink: offers, needs, peer matches, working groups and meetings."""
     ctx.ensure_object(dict)
     settings = Settings()
-    configure_logging(settings, level=log_level or settings.log_level, extra_secrets=derived_secrets(settings))
+    ctx.with_resource(logging_to_stderr(verbose, settings, extra_secrets=derived_secrets(settings)))
 
 
 @cli.group()
@@ -104,21 +107,37 @@ def role() -> None:
 @role.command("grant")
 @click.argument("identity")
 @click.argument("role_name", type=click.Choice(["facilitator", "member", "admin"]))
+@click.option("--partnership", default=None, help="The partnership's name; needed when there are several.")
 @click.pass_context
-def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
-    """Give IDENTITY (slack:<user-id> or telegram:<user-id>) a role; works before they ever wrote."""
+def role_grant(ctx: click.Context, identity: str, role_name: str, partnership: str | None) -> None:
+    """Give IDENTITY (slack:<user-id> or telegram:<user-id>) a role in a partnership; works before
+    they ever wrote."""
+    from sqlmodel import col, select
+
     from bot.audit import Action, Source, record
     from bot.roles import grant, parse_identity
     from storage.db import transaction
-    from storage.models import Role
+    from storage.models import Community, Role
 
     try:
         platform, user_id = parse_identity(identity)
     except ValueError as problem:
         raise click.BadParameter(str(problem), param_hint="IDENTITY") from problem
     deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
     with transaction(deps.sessions) as session:
-        member = grant(session, platform=platform, user_id=user_id, role=Role(role_name))
+        communities = session.exec(select(Community).order_by(col(Community.id))).all()
+        chosen = [c for c in communities if partnership is None or c.name == partnership]
+        if len(chosen) != 1:
+            names = ", ".join(c.name for c in communities)
+            key = N_("membership.cli_partnership_unknown") if partnership else N_("membership.cli_partnership_choose")
+            raise click.BadParameter(tr.t(key, names=names), param_hint="--partnership")
+        community_id = chosen[0].id
+        assert community_id is not None
+        member = grant(
+            session, community_id=community_id, platform=platform, user_id=user_id, role=Role(role_name), create=True
+        )
+        assert member is not None
         session.flush()
         record(
             session,
@@ -129,7 +148,51 @@ def role_grant(ctx: click.Context, identity: str, role_name: str) -> None:
             target=role_name,
             source=Source.cli,
         )
-    click.echo(translator(deps.settings.default_language).t("core.cli_role_granted", identity=identity, role=role_name))
+    click.echo(tr.t("core.cli_role_granted", identity=identity, role=role_name))
+
+
+@cli.group()
+def orgs() -> None:
+    """Organisations."""
+
+
+@orgs.command("merge")
+@click.argument("keep")
+@click.argument("merged")
+@click.option("--partnership", default=None, help="The partnership's name (default: the first one).")
+@click.pass_context
+def orgs_merge(ctx: click.Context, keep: str, merged: str, partnership: str | None) -> None:
+    """Join MERGED into KEEP (names, any spelling): posts, matches and members move, MERGED goes."""
+    from bot.audit import Action, Source, record
+    from bot.claims import find_organisation, merge
+    from bot.errors import UserError
+    from storage.db import transaction
+    from storage.queries import community_by_name, default_community
+
+    deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
+    try:
+        with transaction(deps.sessions) as session:
+            found = community_by_name(session=session, name=partnership) if partnership else None
+            if partnership and found is None:
+                raise UserError(N_("people.partnership_unknown"), partnership=partnership)
+            community = found or default_community(session=session)
+            assert community.id is not None
+            kept = find_organisation(session, community.id, keep)
+            gone = find_organisation(session, community.id, merged)
+            names, target = (kept.name, gone.name), f"{kept.id} <- {gone.id}"
+            moved = merge(session, kept, gone)
+            record(
+                session,
+                community_id=community.id,
+                action=Action.org_merge,
+                now=deps.clock.now(),
+                target=target,
+                source=Source.cli,
+            )
+    except UserError as problem:
+        raise click.ClickException(tr.t(problem.key, **problem.values)) from problem
+    click.echo(tr.n("people.merged", moved, kept=names[0], merged=names[1]))
 
 
 @cli.command("forget")
@@ -184,25 +247,39 @@ def forget_command(ctx: click.Context, identity: str, posts: str, yes: bool) -> 
     help='Who you are: "Name@Organisation".',
 )
 @click.option("--demo", is_flag=True, help="Load the demo partnership first (safe to repeat).")
+@click.option(
+    "--files",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where files (calendar invitations, exports) are written. Default: ./peerlink-files",
+)
 @click.pass_context
-def console(ctx: click.Context, identity: str, demo: bool) -> None:
+def console(ctx: click.Context, identity: str, demo: bool, folder: Path | None) -> None:
     """Chat with the bot in this terminal (line by line when stdin is piped)."""
-    import sys
-
     from bot.runtime.worker import embedded_worker
-    from handlers.console import Console, console_sender, run
+    from handlers.console import FILES, Console, ConsoleNotifier, Files, chat, console_sender, open_terminal
 
-    if ctx.parent is not None and ctx.parent.params.get("log_level") is None:
-        logging.getLogger().setLevel(logging.WARNING)  # the terminal is the chat: keep it quiet
     deps = _deps(ctx)
-    if demo:
-        from bot.demo import load_demo
-        from storage.db import transaction
+    files = Files(folder or FILES)
+    with open_terminal(sys.stdin, sys.stdout) as (lines, screen):
+        console = Console(deps, console_sender(identity), files)
+        # Ctrl-C at any point from here leaves the same way; while the last messages go out, it
+        # only skips waiting for them.
+        with contextlib.suppress(KeyboardInterrupt):
+            if demo:
+                _load_demo(deps)
+            with embedded_worker(deps, ConsoleNotifier(screen, files)):
+                chat(console, lines, screen)
+        screen.show(console.farewell())
 
-        with transaction(deps.sessions) as session:
-            load_demo(session)
-    with embedded_worker(deps, sys.stdout):
-        run(Console(deps, console_sender(identity)), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+
+def _load_demo(deps: Deps) -> int:
+    from bot.demo import load_demo
+    from storage.db import transaction
+
+    with transaction(deps.sessions) as session:
+        return load_demo(session, deps.encoder)
 
 
 @cli.command("import")
@@ -210,14 +287,21 @@ def console(ctx: click.Context, identity: str, demo: bool) -> None:
 @click.pass_context
 def import_command(ctx: click.Context, file: Path) -> None:
     """Import offers and needs from CSV, JSON or JSON Lines: all rows or none."""
-    from bot.transfer import ImportFailed, describe, import_file
+    from bot.transfer import ImportFailed, describe, import_records, read_records
     from storage.db import transaction
 
     deps = _deps(ctx)
     tr = translator(deps.settings.default_language)
     try:
-        with transaction(deps.sessions) as session:
-            result = import_file(session, file, default_language=deps.settings.default_language)
+        records = read_records(file)
+        with (
+            transaction(deps.sessions) as session,
+            click.progressbar(length=len(records), label=tr.t("matching.vectors_progress"), file=sys.stderr) as bar,
+        ):
+            result = import_records(
+                session, records, default_language=deps.settings.default_language, encoder=deps.encoder,
+                progress=bar.update,
+            )  # fmt: skip
     except ImportFailed as failed:
         for problem in failed.problems:
             click.echo(describe(problem, tr), err=True)
@@ -265,13 +349,26 @@ def export_command(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Load the demo partnership: nine partner cities and SSE actors (safe to repeat)."""
-    from bot.demo import load_demo
+    deps = _deps(ctx)
+    count = _load_demo(deps)
+    click.echo(translator(deps.settings.default_language).t("transfer.demo_loaded", count=count))
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Encode every post again, not only those without a vector.")
+@click.pass_context
+def reindex(ctx: click.Context, everything: bool) -> None:
+    """Store the sentence vector of every post that has none (posts saved before vectors existed)."""
+    from bot.matching.encoder import backfill, count_stale
     from storage.db import transaction
 
     deps = _deps(ctx)
+    tr = translator(deps.settings.default_language)
     with transaction(deps.sessions) as session:
-        count = load_demo(session)
-    click.echo(translator(deps.settings.default_language).t("transfer.demo_loaded", count=count))
+        total = count_stale(session, deps.encoder, everything=everything)
+        with click.progressbar(length=total, label=tr.t("matching.vectors_progress"), file=sys.stderr) as bar:
+            done = backfill(session, deps.encoder, everything=everything, progress=bar.update)
+    click.echo(tr.t("matching.reindexed", count=done))
 
 
 @cli.command()
@@ -367,6 +464,69 @@ def groups_command(ctx: click.Context, size: str, fmt: str, language: str | None
         if save:
             save_groups(session, proposal, language=language)
     click.echo(groups_json(proposal, language) if fmt == "json" else groups_text(proposal, language))
+
+
+@cli.command("map")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")
+@click.option("--by", type=click.Choice(["city", "group"]), default="city", show_default=True, help="Group by.")
+@click.option("--language", default=None, help="Language of the labels (default: the community's).")
+@click.pass_context
+def map_command(ctx: click.Context, out: Path, by: str, language: str | None) -> None:
+    """Draw the synergy map: offers meet needs, by city or working group."""
+    from bot.picture.synergy_map import draw_map
+    from storage.models import Community
+
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    tr = translator(language)
+    with deps.sessions() as session:
+        community = session.get_one(Community, community_id)
+        png = draw_map(
+            session,
+            deps.matcher,
+            community_id,
+            community=community.name,
+            tr=tr,
+            by="group" if by == "group" else "city",
+        )
+    if png is None:
+        click.echo(tr.t("picture.map_empty"), err=True)
+        ctx.exit(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(png)
+    click.echo(tr.t("picture.cli_written", path=out))
+
+
+@cli.command("report")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to."
+)
+@click.option("--language", default=None, help="Language of the report (default: the community's).")
+@click.pass_context
+def report_command(ctx: click.Context, out: Path, language: str | None) -> None:
+    """Write the partnership report: one self-contained HTML page (map, topics by city, groups, funnel)."""
+    from bot.members import zone
+    from bot.picture.report import build_report
+    from storage.models import Community
+
+    deps = _deps(ctx)
+    community_id, language = _community_language(deps, language)
+    now = deps.clock.now()
+    with deps.sessions() as session:
+        community = session.get_one(Community, community_id)
+        page = build_report(
+            session,
+            deps.matcher,
+            community_id,
+            community=community.name,
+            tr=translator(language),
+            zone=zone(community.timezone),
+            now=now,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"peerlink-report-{now.strftime('%Y%m%d-%H%M')}.html"
+    path.write_text(page, encoding="utf-8")
+    click.echo(translator(language).t("picture.cli_written", path=path))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.fairness import FairScheduler, Limits
 from bot.home import watch
 from bot.matching import Matcher
+from bot.matching.encoder import UniversalSentenceEncoder
 from bot.metrics import Metrics
 from bot.ports import Clock, SystemClock
 from storage.db import make_engine, reachable, session_factory, transaction
@@ -34,13 +35,15 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         upgrade(engine, secret_keys=settings.secret_keys)
         adopt_settings_once(engine, settings)
     clock = clock or SystemClock()
+    encoder = UniversalSentenceEncoder()
     sessions = session_factory(engine)
     deps = Deps(
         settings=settings,
         engine=engine,
         sessions=sessions,
         clock=clock,
-        matcher=Matcher(clock=clock),
+        encoder=encoder,
+        matcher=Matcher(clock=clock, encoder=encoder),
         metrics=Metrics.create(sessions, clock),
         fairness=FairScheduler(Limits(per_minute=settings.requests_per_minute, per_hour=settings.requests_per_hour)),
     )
@@ -70,10 +73,12 @@ def adopt_settings_once(engine: Engine, settings: Settings) -> None:
 
 
 def warm_up(deps: Deps) -> threading.Thread:
-    """Build every community's matching index in the background, so a long-running process starts at
-    once and its first instant suggestion does not wait for the build (seconds at 100,000 posts)."""
+    """Load the sentence encoder and build every community's matching index in the background, so a
+    long-running process starts at once and its first saved post and instant suggestion do not wait
+    for them (seconds at 100,000 posts)."""
 
     def build() -> None:
+        deps.encoder.encode(["warm-up"])  # loads the model, so the first saved post does not wait for it
         with deps.sessions() as session:
             for community_id in session.exec(select(Community.id)).all():
                 if community_id is not None:

@@ -1,19 +1,25 @@
-"""Logging for the processes: secrets never reach a log line, and a log line is always one line.
+"""Logging for the processes and commands: stderr only, so what a command prints on stdout is only its
+output; WARNING unless `-v` (or LOG_LEVEL says otherwise); text for a terminal, one JSON object a
+line with `LOG_FORMAT=json`; and never a secret, never a forged line.
 
-The filter sits on the root logger's handlers, so it sees every record that any logger propagates
-there (ours, httpx, bolt, PTB, uvicorn — serve runs uvicorn without its own logging config). It
-renders the message itself, removes every configured secret and anything shaped like a bot token,
-and escapes line breaks and other control characters, so a newline typed by a sender cannot forge
-a second log line. Tracebacks keep their lines but lose their secrets the same way.
+The handler is added to the root logger for the life of one command and removed after it, with the
+root's level as it was: commands run in-process (click's test runner) leave logging untouched.
+
+Its filter renders each record's message itself, removes every configured secret, derived webhook
+secrets and anything shaped like a bot token, and escapes line breaks and other control characters,
+so a newline typed by a sender cannot forge a second log line. Tracebacks keep their lines but lose
+their secrets the same way. Every record of every library (httpx, bolt, PTB, uvicorn — serve runs
+uvicorn without its own logging config) reaches it by propagating to the root.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
@@ -23,10 +29,14 @@ from bot.config import Settings
 
 REDACTED = "[redacted]"
 MIN_SECRET = 6  # shorter "secrets" would redact ordinary words; no real token is this short
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+VERBOSITY = {0: logging.WARNING, 1: logging.INFO}  # more than one -v: DEBUG
 
 # Telegram bot tokens (123456789:AA…), Slack tokens (xoxb-, xoxp-, xapp-, refresh xoxe-…).
 TOKEN_SHAPES = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}|x(?:ox[a-z]|app)-[A-Za-z0-9-]{8,}")
 CONTROLS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+log = logging.getLogger(__name__)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -80,36 +90,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is at the time of the record (click's test runner and
-    pytest swap it), never to a stream that was closed since the handler was made."""
-
-    @property
-    def stream(self) -> object:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: object) -> None:
-        pass
-
-
-def configure(settings: Settings, *, level: str, extra_secrets: Iterable[str] = ()) -> None:
-    """The processes' logging: one handler on stderr, text or JSON (LOG_FORMAT), secrets redacted."""
-    handler = _Stderr()
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        if getattr(old, "peerlink", False):
-            root.removeHandler(old)
-    handler.peerlink = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    install_redaction(configured_secrets(settings, extra_secrets))
-
-
 def configured_secrets(settings: Settings, extra: Iterable[str] = ()) -> list[str]:
     """Every secret the settings hold, plus derived ones the caller knows of (webhook secrets)."""
     found = [value.get_secret_value() for value in vars(settings).values() if isinstance(value, SecretStr)]
@@ -118,11 +98,42 @@ def configured_secrets(settings: Settings, extra: Iterable[str] = ()) -> list[st
     return [*found, *extra]
 
 
-def install_redaction(secrets: Iterable[str]) -> Redactor:
-    """Put one redactor on every handler of the root logger (and so on every propagated record)."""
-    redactor = Redactor(secrets)
-    for handler in logging.getLogger().handlers:
-        for old in [f for f in handler.filters if isinstance(f, Redactor)]:
-            handler.removeFilter(old)
-        handler.addFilter(redactor)
-    return redactor
+class StderrHandler(logging.Handler):
+    """Writes to `sys.stderr` as it is when a record comes, not as it was at start: click's runner
+    and prompt_toolkit's `patch_stdout` replace it while a command runs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def wanted_level(verbose: int, settings: Settings) -> tuple[int, str | None]:
+    """`-v` wins, else LOG_LEVEL (WARNING by default). The name of a LOG_LEVEL that is no level
+    comes back too, to be warned about."""
+    if verbose:
+        return VERBOSITY.get(verbose, logging.DEBUG), None
+    level = logging.getLevelNamesMapping().get(settings.log_level.strip().upper())
+    return (logging.WARNING, settings.log_level) if level is None else (level, None)
+
+
+@contextlib.contextmanager
+def logging_to_stderr(verbose: int, settings: Settings, *, extra_secrets: Iterable[str] = ()) -> Iterator[None]:
+    level, unknown = wanted_level(verbose, settings)
+    root = logging.getLogger()
+    handler = StderrHandler(level)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(FORMAT))
+    handler.addFilter(Redactor(configured_secrets(settings, extra_secrets)))
+    previous = root.level
+    root.addHandler(handler)
+    # Lower the root's threshold when more is wanted; never raise it (a caller may be listening).
+    root.setLevel(min(previous, level))
+    if unknown is not None:
+        log.warning("LOG_LEVEL=%r is not a level (DEBUG, INFO, WARNING, ERROR): using WARNING", unknown)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)

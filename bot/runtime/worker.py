@@ -18,18 +18,20 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TextIO
 
 from bot.deps import Deps
-from handlers.console import ConsoleNotifier
+from handlers.console import FILES, ConsoleNotifier, Files, Screen
 from schedules.outbox import Dispatcher, OutboxPolicy
 from schedules.scheduler import DISPATCH_EVERY_SECONDS, OutboxJob, build_scheduler
+from schedules.scheduler import stop as stop_scheduler
 
 log = logging.getLogger(__name__)
 
 Loop = Coroutine[Any, Any, None]
+EMBEDDED_STOP_SECONDS = 60  # the runs in progress and the last delivery; a daemon thread ends with the process anyway
 
 
 def add_console_notifier(deps: Deps, stream: TextIO) -> None:
     """Messages planned for console users (`peerlink console`) are printed by the worker."""
-    deps.notifiers.setdefault("console", ConsoleNotifier(stream))
+    deps.notifiers.setdefault("console", ConsoleNotifier(Screen(stream), Files(FILES)))
 
 
 def platform_loops(deps: Deps, stop: asyncio.Event) -> tuple[list[Loop], list[Loop]]:
@@ -85,8 +87,7 @@ async def run_worker(
         await stop.wait()
     finally:
         log.info("worker stopping")
-        scheduler.shutdown(wait=False)
-        await outbox.finished()
+        await stop_scheduler(scheduler, outbox.running)
         for task in cancellable:
             task.cancel()
         for result in await asyncio.gather(*tasks, *cancellable, return_exceptions=True):
@@ -97,23 +98,37 @@ async def run_worker(
         log.info("worker stopped")
 
 
+async def _embedded(deps: Deps, stop: asyncio.Event) -> None:
+    await run_worker(deps, stop=stop, inbound=False)
+    await Dispatcher(deps).tick()  # what the last lines typed planned is delivered before the end
+
+
 @contextlib.contextmanager
-def embedded_worker(deps: Deps, stream: TextIO) -> Iterator[None]:
+def embedded_worker(deps: Deps, notifier: ConsoleNotifier) -> Iterator[None]:
     """The scheduler and dispatcher on a background thread, for `peerlink console`: one process runs
-    everything, so reminders and introductions reach the terminal. What falls due while the last
-    lines are typed is still delivered before the process ends."""
+    everything, so reminders and introductions reach the terminal (through `notifier`). What falls
+    due while the last lines are typed is still delivered before the process ends."""
+    deps.notifiers["console"] = notifier
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    work = run_worker(deps, stop=stop, stream=stream, inbound=False)
-    thread = threading.Thread(target=loop.run_until_complete, args=(work,), name="embedded-worker", daemon=True)
+
+    def serve() -> None:
+        try:
+            loop.run_until_complete(_embedded(deps, stop))
+        except Exception:
+            log.exception("the embedded worker stopped")
+        finally:
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    thread = threading.Thread(target=serve, name="embedded-worker", daemon=True)
     thread.start()
     try:
         yield
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=60)
-        loop.run_until_complete(Dispatcher(deps).tick())
-        loop.close()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the worker has already stopped
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=EMBEDDED_STOP_SECONDS)
 
 
 def main(deps: Deps) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.matching.encoder import BATCH, Progress, embed_posts, quiet
 from bot.organisations import organisation_named
+from bot.ports import Encoder
 from bot.transfer.files import EXPORT_COLUMNS, Record, parse_text, read_records, write_csv, write_json
 from bot.transfer.problems import ImportFailed, Problem, describe
 from bot.transfer.rows import Row, check_records
@@ -41,20 +43,45 @@ class ImportResult:
         return self.created + self.updated
 
 
-def import_file(session: Session, path: Path, *, default_language: str) -> ImportResult:
+def import_file(
+    session: Session, path: Path, *, default_language: str, encoder: Encoder, progress: Progress = quiet
+) -> ImportResult:
     """Read, check and save a whole file into the default community; nothing is saved on a problem."""
-    return import_records(session, read_records(path), default_language=default_language)
+    records = read_records(path)
+    return import_records(session, records, default_language=default_language, encoder=encoder, progress=progress)
 
 
-def import_records(session: Session, records: Sequence[Record], *, default_language: str) -> ImportResult:
+def import_records(
+    session: Session,
+    records: Sequence[Record],
+    *,
+    default_language: str,
+    encoder: Encoder,
+    progress: Progress = quiet,
+) -> ImportResult:
     rows = check_records(records, default_language=default_language)
     community = default_community(session=session)
     assert community.id is not None
-    return save_rows(session, rows, community_id=community.id)
+    return save_rows(session, rows, community_id=community.id, encoder=encoder, progress=progress)
 
 
-def save_rows(session: Session, rows: Sequence[Row], *, community_id: int) -> ImportResult:
+def save_rows(
+    session: Session, rows: Sequence[Row], *, community_id: int, encoder: Encoder, progress: Progress = quiet
+) -> ImportResult:
+    """Create or update the posts, with their sentence vectors (made a batch at a time; `progress`
+    is told how many rows each batch saved)."""
     created = updated = 0
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        made, changed = _save_batch(session, batch, community_id=community_id, encoder=encoder)
+        created, updated = created + made, updated + changed
+        progress(len(batch))
+    return ImportResult(created=created, updated=updated)
+
+
+def _save_batch(session: Session, rows: Sequence[Row], *, community_id: int, encoder: Encoder) -> tuple[int, int]:
+    created = updated = 0
+    posts: list[Post] = []
     for row in rows:
         organisation = organisation_named(session, community_id=community_id, name=row.organization)
         organisation.city = row.city or organisation.city
@@ -74,9 +101,11 @@ def save_rows(session: Session, rows: Sequence[Row], *, community_id: int) -> Im
         else:
             updated += 1
         _fill(post, row, organisation.id)
-        session.add(post)
+        posts.append(post)
+    embed_posts(encoder, posts)
+    session.add_all(posts)
     session.flush()
-    return ImportResult(created=created, updated=updated)
+    return created, updated
 
 
 def _fill(post: Post, row: Row, organisation_id: int) -> None:

@@ -11,11 +11,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from sqlmodel import Session
+
+from bot import invites
+from bot.claims import ask_approval
 from bot.deps import Deps
 from bot.errors import UserError
 from bot.i18n import N_, language_name, translator
 from bot.language import Heard, detect_language, hear
 from bot.members import resolve
+from bot.membership import admit, may_register_group
 from bot.ports import Incoming, Reply
 from bot.posts import PostDraft
 from bot.text import clean
@@ -48,8 +53,26 @@ class Conversations:
     def _answer(self, incoming: Incoming, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
         with transaction(self.deps.sessions) as session:
             who = resolve(session, incoming.sender)
+            # Someone who named an existing organisation (here or in their platform profile) waits for approval.
+            ask_approval(session, who.member, now=self.deps.clock.now())
             turn = Turn(self.deps, session, incoming, who, translator(who.language))
+            if not admit(session, who, incoming) and not _stranger_may(session, incoming):
+                return [turn.say("membership.how_to_join")]
             return answered(turn, act)
+
+
+def _stranger_may(session: Session, incoming: Incoming) -> bool:
+    """What someone who came through no door may still do: open an invite link (`/start <code>`),
+    register their own group with a facilitator's code (`/peer link <code>`, see
+    `may_register_group`) — both doors themselves —, choose the language they are told in, and see
+    or erase what we hold about them (it is theirs, and shows nothing of the partnership)."""
+    command = parse_command(clean(incoming.text[:MAX_INPUT]))
+    if command is None:
+        return False
+    name, args = command
+    if name == "peer" and args.split(" ", 1)[0].lower() == "link" and len(args.split()) > 1:
+        return may_register_group(session, incoming)
+    return (name == "start" and invites.looks_like_code(args)) or name in STRANGERS_MAY
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -161,11 +184,20 @@ def _peer(turn: Turn, args: str) -> list[Reply]:
     sub, _, rest = args.strip().partition(" ")
     sub = sub.lower() or "help"
     if not turn.is_facilitator:
-        return [turn.say("core.peer_refused")]
+        if sub == "link" and rest.strip() and may_register_group(turn.session, turn.incoming):
+            return registry.PEER_COMMANDS["link"](turn, rest.strip())
+        return [turn.say(_refusal(turn))]
     handler = registry.PEER_COMMANDS.get(sub)
     if handler is None:
         return [turn.say("core.peer_unknown", command=sub[:40]), *registry.PEER_COMMANDS["help"](turn, "")]
     return handler(turn, rest.strip())
+
+
+def _refusal(turn: Turn) -> str:
+    """An admin of a group nobody registered is told how it gets registered; others who to ask."""
+    if turn.incoming.sender.is_platform_admin and not turn.incoming.is_private:
+        return N_("membership.peer_group_unregistered")
+    return N_("core.peer_refused")
 
 
 def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
@@ -181,6 +213,8 @@ def _continue(turn: Turn, state: ConversationState, text: str) -> list[Reply]:
     save_state(turn, state, outcome, where)
     return outcome.replies
 
+
+STRANGERS_MAY = frozenset({"language", "mydata", "forgetme"})
 
 # Informational commands answer without ending the conversation in progress.
 KEEP_CONVERSATION = frozenset({"help", "start"})

@@ -6,15 +6,19 @@ from __future__ import annotations
 from functools import partial
 
 from handlers.application.commands import (
+    contacts,
     general,
     invites,
+    linking,
     matches,
     partnerships,
     peer,
     peer_matching,
+    picture,
     privacy,
     relay,
 )
+from handlers.application.commands import organisations as orgs
 from handlers.application.commands import schedule as sched
 from handlers.application.commands import schedule_peer as sched_peer
 from handlers.application.turn import CommandHandler
@@ -40,6 +44,10 @@ COMMANDS: dict[str, CommandHandler] = {
     "block": sched.block_command,
     "mydata": privacy.mydata_command,
     "forgetme": privacy.forgetme_command,
+    "contact": contacts.contact_command,
+    "link": linking.link_command,
+    "unlink": linking.unlink_command,
+    "approve": orgs.approve_command,
 }
 
 # "/peer sub args" -> handler(turn, "args")
@@ -56,7 +64,10 @@ PEER_COMMANDS: dict[str, CommandHandler] = {
     "match": peer_matching.peer_match,
     "groups": peer_matching.peer_groups,
     "link": partnerships.peer_link,
+    "map": picture.peer_map,
+    "report": picture.peer_report,
     "audit": privacy.peer_audit,
+    "org": orgs.peer_org,
 }
 
 # Invite links land on /start, which also re-queues waiting messages; "continue in private" links

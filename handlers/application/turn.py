@@ -24,7 +24,7 @@ class Turn:
 
     @property
     def is_facilitator(self) -> bool:
-        return is_facilitator(self.session, self.who, self.incoming.sender)
+        return is_facilitator(self.session, self.who, self.incoming.sender, self.incoming.chat)
 
     def say(self, key: str, /, **values: object) -> Reply:
         return Reply(text=self.tr.t(key, **values))

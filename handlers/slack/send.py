@@ -13,16 +13,20 @@ from handlers.slack import blocks
 from handlers.slack.mrkdwn import escape
 
 Link = tuple[str, str] | None
+ALT_TEXT_MAX = 1000  # files.getUploadURLExternal's limit for alt_txt
 
 
 async def upload(client: AsyncWebClient, channel: str, reply: Reply) -> str:
-    """A file (CSV export, .ics) with the reply's text as its comment; returns the file id."""
+    """A file (CSV export, .ics, a map) with the reply's text as its comment; returns the file id.
+    An image also gets the text as its alt text, for screen readers."""
     assert reply.attachment is not None
+    image = reply.attachment.mime_type.startswith("image/")
     response = await client.files_upload_v2(
         channel=channel,
         content=reply.attachment.content,
         filename=reply.attachment.filename,
         title=reply.attachment.filename,
+        alt_txt=reply.text[:ALT_TEXT_MAX] if image and reply.text else None,
         initial_comment=escape(reply.text) if reply.text else None,
     )
     return str((response.get("file") or {}).get("id", ""))

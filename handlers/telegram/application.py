@@ -3,6 +3,7 @@ deep links handed to `Deps`. Polling (worker) and the webhook (web) both start t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -18,6 +19,8 @@ from handlers.telegram.listeners import add_listeners
 from handlers.telegram.menu import set_menu
 from handlers.telegram.notifier import TelegramNotifier
 from handlers.telegram.render import deep_link
+from storage.db import transaction
+from storage.queries import bot_username, remember_bot_username
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +69,19 @@ def install(deps: Deps) -> TelegramApp:
 
     def link(payload: str) -> str | None:
         try:
-            username = application.bot.username
-        except RuntimeError:  # not initialised yet in this process: no getMe, no username
-            return None
-        return deep_link(username, payload)
+            username: str | None = application.bot.username
+        except RuntimeError:  # not initialised in this process (a web process while the worker polls)
+            username = _known_username(deps)
+        return deep_link(username, payload) if username else None
 
     deps.links["telegram"] = link
     return application
+
+
+def _known_username(deps: Deps) -> str | None:
+    """The username the process that called getMe wrote down (`ready`)."""
+    with deps.sessions() as session:
+        return bot_username(session=session, platform="telegram")
 
 
 def application_of(deps: Deps) -> TelegramApp:
@@ -82,9 +91,17 @@ def application_of(deps: Deps) -> TelegramApp:
     return notifier.application
 
 
+def _remember_username(deps: Deps, username: str) -> None:
+    """Every process builds invite links (`/peer invite` in Slack reaches the web process), but only
+    one that called getMe knows the username: the database tells the others."""
+    with transaction(deps.sessions) as session:
+        remember_bot_username(session=session, platform="telegram", username=username, now=deps.clock.now())
+
+
 async def ready(application: TelegramApp) -> None:
     """getMe (who we are), then the command menu."""
     await application.initialize()
     deps: Deps = application.bot_data[DEPS]
+    await asyncio.to_thread(_remember_username, deps, application.bot.username)
     await set_menu(application.bot, deps.settings.default_language)
     log.info("Telegram bot @%s (%s) ready", application.bot.username, application.bot.id)

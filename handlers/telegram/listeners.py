@@ -13,11 +13,13 @@ from telegram.error import Forbidden
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, ExtBot, MessageHandler, filters
 
 from bot.i18n import pick_language, translator
+from bot.membership import groups_to_ask
 from bot.ports import Incoming, Reply
 from handlers.application.conversation import Conversations
 from handlers.telegram.render import deep_link, link_payload
 from handlers.telegram.send import LinkButton, edit_reply, send_reply
 from handlers.telegram.translate import addressed_elsewhere, to_incoming
+from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,22 @@ def _link(context: Context, incoming: Incoming) -> LinkButton:
     label = translator(pick_language(incoming.sender.locale)).t("telegram.continue_in_private")
     username = context.bot.username
     return LinkButton(url=deep_link(username, link_payload(incoming.text)) if username else None, label=label)
+
+
+async def _incoming(update: Update, context: Context, text: str, *, reply_to: int | None = None) -> Incoming | None:
+    """The neutral message; for a stranger writing privately, with the registered groups Telegram
+    says they are in (asked only until they are admitted: one lookup, no platform call after)."""
+    user = update.effective_user
+    if user is None:
+        return None
+    sessions = _conversations(context).deps.sessions
+    groups = await asyncio.to_thread(_groups, sessions, str(context.bot.id), str(user.id))
+    return await to_incoming(update, context.bot, text, groups=groups, reply_to=reply_to)
+
+
+def _groups(sessions: SessionFactory, workspace: str, user_id: str) -> list[str]:
+    with sessions() as session:
+        return groups_to_ask(session, platform="telegram", workspace=workspace, user_id=user_id)
 
 
 async def _converse(context: Context, incoming: Incoming) -> list[Reply]:
@@ -68,7 +86,7 @@ async def on_text(update: Update, context: Context) -> None:
     if context.bot.username and addressed_elsewhere(message.text, context.bot.username):
         return
     answered = message.reply_to_message.message_id if message.reply_to_message else None
-    incoming = await to_incoming(update, context.bot, message.text, reply_to=answered)
+    incoming = await _incoming(update, context, message.text, reply_to=answered)
     if incoming is not None:
         await _show(context, incoming, await _converse(context, incoming), pressed=None)
 
@@ -82,7 +100,7 @@ async def on_press(update: Update, context: Context) -> None:
         await _on_group_press(update, context)
         return
     await query.answer()  # stop the button's spinner at once; the answer follows as messages
-    incoming = await to_incoming(update, context.bot, query.data or "") if query.data else None
+    incoming = await _incoming(update, context, query.data) if query.data else None
     if incoming is None:
         return
     pressed = query.message if isinstance(query.message, Message) else None
@@ -96,7 +114,7 @@ async def _on_group_press(update: Update, context: Context) -> None:
     who never opened the bot cannot be written to privately: the press opens it for them."""
     query = update.callback_query
     assert query is not None
-    incoming = await to_incoming(update, context.bot, query.data) if query.data else None
+    incoming = await _incoming(update, context, query.data) if query.data else None
     if incoming is None:
         await query.answer()
         return

@@ -10,12 +10,19 @@ from telegram import InputFile, Message
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
-from bot.ports import Reply
+from bot.picture.png import png_size
+from bot.ports import Attachment, Reply
 from handlers.telegram.render import PARSE_MODE, html_text, keyboard, text_chunks
 
 log = logging.getLogger(__name__)
 
 ChatId = int | str
+
+# https://core.telegram.org/bots/api#sendphoto: at most 10 MB, width + height at most 10000, ratio at most 20
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg"})
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDES = 10_000
+PHOTO_MAX_RATIO = 20
 
 
 @dataclass(frozen=True)
@@ -49,9 +56,29 @@ async def send_reply(
             chat_id=chat, text=html_text(part), parse_mode=PARSE_MODE, reply_markup=markup, **_limits(retries)
         )
     if reply.attachment is not None:
-        document = InputFile(reply.attachment.content, filename=reply.attachment.filename)
-        last = await bot.send_document(chat_id=chat, document=document, **_limits(retries))
+        last = await send_file(bot, chat, reply.attachment, retries=retries)
     return last
+
+
+def is_photo(attachment: Attachment) -> bool:
+    """Telegram shows a photo inline only within its limits; anything else goes as a document."""
+    if attachment.mime_type not in PHOTO_TYPES or len(attachment.content) > PHOTO_MAX_BYTES:
+        return False
+    if attachment.mime_type != "image/png":
+        return True
+    try:
+        width, height = png_size(attachment.content)
+    except ValueError:
+        return False
+    return width + height <= PHOTO_MAX_SIDES and max(width, height) <= PHOTO_MAX_RATIO * min(width, height)
+
+
+async def send_file(bot: ExtBot[Any], chat: ChatId, attachment: Attachment, *, retries: int | None = None) -> Message:
+    """An image as a photo (sendPhoto: shown in the chat), any other file as a document."""
+    file = InputFile(attachment.content, filename=attachment.filename)
+    if is_photo(attachment):
+        return await bot.send_photo(chat_id=chat, photo=file, **_limits(retries))
+    return await bot.send_document(chat_id=chat, document=file, **_limits(retries))
 
 
 async def edit_reply(

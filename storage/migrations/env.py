@@ -25,6 +25,12 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds SQLite tables (copy, drop, rename): with foreign keys enforced, a
+            # table other rows refer to could not be dropped. The rebuilt table keeps every row and id.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -35,6 +41,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 run_migrations_online()

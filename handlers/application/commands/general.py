@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import SUPPORTED_LANGUAGES
-from bot.i18n import N_, language_choices, language_from_name, language_name, translator
+from bot.i18n import N_, Translator, language_choices, language_from_name, language_name, translator
 from bot.numbers import number
 from bot.ports import Button, Reply
 from bot.posts import editable_post, withdraw
@@ -25,16 +25,25 @@ STATUS_KEYS = {
 }
 
 
+def everyones_commands(tr: Translator) -> str:
+    return tr.t("core.help") + "\n" + tr.t("privacy.help") + "\n" + tr.t("people.help")
+
+
 def help_command(turn: Turn, _args: str) -> list[Reply]:
-    text = turn.tr.t("core.help") + "\n" + turn.tr.t("privacy.help")
+    text = everyones_commands(turn.tr)
     if turn.is_facilitator:
         text += "\n\n" + turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator")
+        text += "\n" + turn.tr.t("people.help_facilitator")
     return [Reply(text=text)]
 
 
-def start_command(turn: Turn, args: str) -> list[Reply]:
+def start_command(turn: Turn, _args: str) -> list[Reply]:
+    """The welcome lists everyone's commands; a facilitator's own are one `/peer help` away."""
     welcome = turn.tr.t("core.welcome", name=turn.who.member.display_name or "👋")
-    return [Reply(text=welcome + "\n\n" + help_command(turn, args)[0].text)]
+    parts = [welcome, everyones_commands(turn.tr)]
+    if turn.is_facilitator:
+        parts.append(turn.tr.t("conversation.help_facilitator_hint"))
+    return [Reply(text="\n\n".join(parts))]
 
 
 def mine_command(turn: Turn, _args: str) -> list[Reply]:

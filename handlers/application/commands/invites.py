@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
+from datetime import timedelta
 
 from bot import invites
 from bot.audit import Action
+from bot.i18n import N_
+from bot.numbers import parse_number
 from bot.organisations import check_name, organisation_named
 from bot.ports import Reply
 from bot.reachability import member_started
@@ -15,6 +19,8 @@ from handlers.application.commands.privacy import record_action
 from handlers.application.flows.engine import FLOWS
 from handlers.application.turn import Turn
 from storage.models import Community
+
+_OPTION = re.compile(r"([0-9]+)([xd])")  # `5x`: at most five uses; `14d`: valid fourteen days
 
 
 def start(turn: Turn, args: str, *, commands: Collection[str]) -> list[Reply]:
@@ -27,6 +33,8 @@ def start(turn: Turn, args: str, *, commands: Collection[str]) -> list[Reply]:
     replies: list[Reply] = []
     if invites.looks_like_code(payload):
         replies.append(_redeem(turn, payload))
+    if not turn.who.member.admitted:  # the invite did not let them in: how to join instead of help
+        return [*replies, turn.say("membership.how_to_join")]
     replies.extend(start_command(turn, ""))
     name = payload.lower()
     if name.isalpha() and name != "start" and (name in FLOWS or name in commands):
@@ -35,10 +43,17 @@ def start(turn: Turn, args: str, *, commands: Collection[str]) -> list[Reply]:
     return replies
 
 
+_REFUSED = {
+    invites.Outcome.expired: N_("telegram.invite_expired"),
+    invites.Outcome.revoked: N_("membership.invite_revoked"),
+    invites.Outcome.used_up: N_("membership.invite_used_up"),
+}
+
+
 def _redeem(turn: Turn, code: str) -> Reply:
     result = invites.redeem(turn.session, turn.who, code, now=turn.deps.clock.now())
-    if result.outcome is invites.Outcome.expired:
-        return turn.say("telegram.invite_expired")
+    if result.outcome in _REFUSED:
+        return turn.say(_REFUSED[result.outcome])
     if result.outcome is invites.Outcome.unknown or result.community is None:
         return turn.say("telegram.invite_unknown")
     if result.organisation is not None:
@@ -51,11 +66,17 @@ def _redeem(turn: Turn, code: str) -> Reply:
 
 
 def peer_invite(turn: Turn, args: str) -> list[Reply]:
-    """`/peer invite` joins the community; `/peer invite Name of organisation` joins that one too."""
+    """`/peer invite [Nx] [Nd] [organisation]` joins the community (and that organisation), at most
+    N times (`5x`) and for N days (`14d`, else 30); `/peer invite revoke <code>` closes one."""
+    words = args.split()
+    if words and words[0].lower() == "revoke":
+        return [_revoke(turn, words[1] if len(words) == 2 else "")]
+    limits = _limits(words)
+    if limits is None:
+        return [turn.say("membership.invite_usage", days=invites.MAX_DAYS, uses=invites.MAX_USES)]
+    max_uses, days, rest = limits
     organisation = (
-        organisation_named(turn.session, community_id=turn.who.community_id, name=check_name(args))
-        if args.strip()
-        else None
+        organisation_named(turn.session, community_id=turn.who.community_id, name=check_name(rest)) if rest else None
     )
     invite = invites.create(
         turn.session,
@@ -63,6 +84,8 @@ def peer_invite(turn: Turn, args: str) -> list[Reply]:
         organisation.id if organisation else None,
         turn.who.member_id,
         now=turn.deps.clock.now(),
+        valid_for=timedelta(days=days),
+        max_uses=max_uses,
     )
     record_action(turn, Action.invite, target=organisation.name if organisation else "-")
     community = turn.session.get(Community, invite.community_id)
@@ -70,7 +93,31 @@ def peer_invite(turn: Turn, args: str) -> list[Reply]:
     if organisation is not None:
         place = f"{organisation.name} ({place})"
     until = invite.expires_at.astimezone(turn.who.timezone).date().isoformat() if invite.expires_at else "-"
+    limit = [turn.say("membership.invite_limit", uses=max_uses, code=invite.code)] if max_uses else []
     links = [link for make in turn.deps.links.values() if (link := make(invite.code))]
     if not links:
-        return [turn.say("telegram.invite_code_only", place=place, code=invite.code, until=until)]
-    return [turn.say("telegram.invite_created", place=place, links="\n".join(links), until=until)]
+        return [turn.say("telegram.invite_code_only", place=place, code=invite.code, until=until), *limit]
+    return [turn.say("telegram.invite_created", place=place, links="\n".join(links), until=until), *limit]
+
+
+def _limits(words: list[str]) -> tuple[int | None, int, str] | None:
+    """Leading `Nx` (uses) and `Nd` (days) options, then the organisation's name; None when an
+    option is out of bounds."""
+    max_uses: int | None = None
+    days = invites.DEFAULT_VALIDITY.days
+    while words and (found := _OPTION.fullmatch(words[0].lower())):
+        uses = found.group(2) == "x"
+        number = parse_number(found.group(1), maximum=invites.MAX_USES if uses else invites.MAX_DAYS)
+        if number is None:
+            return None
+        max_uses, days = (number, days) if uses else (max_uses, number)
+        words = words[1:]
+    return max_uses, days, " ".join(words)
+
+
+def _revoke(turn: Turn, code: str) -> Reply:
+    invite = invites.revoke(turn.session, community_id=turn.who.community_id, code=code, now=turn.deps.clock.now())
+    if invite is None:
+        return turn.say("membership.invite_revoke_unknown")
+    record_action(turn, Action.invite_revoke, target=invite.id)
+    return turn.say("membership.invite_revoked_done", code=invite.code, uses=invite.uses)

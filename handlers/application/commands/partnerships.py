@@ -6,8 +6,9 @@ checked the facilitator role.)"""
 
 from __future__ import annotations
 
-from bot import partnerships
+from bot import membership, partnerships
 from bot.audit import Action
+from bot.i18n import N_
 from bot.ports import Reply
 from handlers.application.commands.privacy import record_action
 from handlers.application.turn import Turn
@@ -48,6 +49,13 @@ def _redeem(turn: Turn, code: str) -> Reply:
         now=turn.deps.clock.now(),
     )
     name = linked.community.name if linked.community else ""
+    registered = None
+    if linked.outcome in (partnerships.Outcome.joined, partnerships.Outcome.same) and not turn.incoming.is_private:
+        assert linked.community is not None
+        assert linked.community.id is not None
+        registered = _register(turn, linked.community.id)
+    if registered is not None and linked.outcome is partnerships.Outcome.same:
+        return turn.say(registered, community=name)
     if linked.outcome is partnerships.Outcome.unknown:
         return turn.say("partnership.code_unknown")
     if linked.outcome is partnerships.Outcome.used:
@@ -66,3 +74,17 @@ def _redeem(turn: Turn, code: str) -> Reply:
         posts=turn.tr.n("partnership.moved_posts", linked.moved.posts),
         organisations=turn.tr.n("partnership.merged_organisations", linked.moved.organisations_merged),
     )
+
+
+def _register(turn: Turn, community_id: int) -> str | None:
+    """A code redeemed in a Telegram group registers the group too: its admin (who redeemed it)
+    now facilitates there, and its members belong. The reply's key, or None (not a Telegram group)."""
+    if turn.incoming.chat.platform != "telegram":
+        return None
+    group = membership.register_group(turn.session, community_id=community_id, address=turn.incoming.chat)
+    if group is None:
+        return N_("membership.channel_other_partnership")
+    turn.who.member.admitted = True
+    turn.session.add(turn.who.member)
+    record_action(turn, Action.register, target=group.chat, community_id=community_id)
+    return N_("membership.group_registered")

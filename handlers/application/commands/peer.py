@@ -7,8 +7,9 @@ import io
 import re
 
 from bot.audit import Action
+from bot.i18n import N_
+from bot.membership import register_group
 from bot.ports import Attachment, Reply
-from bot.readers import channel_for
 from bot.roles import grant
 from bot.transfer import export_rows, write_csv
 from handlers.application.commands.privacy import record_action
@@ -25,16 +26,27 @@ _USER_IDS = {
 
 
 def peer_help(turn: Turn, _args: str) -> list[Reply]:
-    return [Reply(text=turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator"))]
+    parts = (
+        N_("core.help_facilitator"),
+        N_("privacy.help_facilitator"),
+        N_("membership.help_facilitator"),
+        N_("people.help_facilitator"),
+    )
+    return [Reply(text="\n".join(turn.tr.t(key) for key in parts))]
 
 
 def peer_channel(turn: Turn, args: str) -> list[Reply]:
+    """`/peer channel here`: digests and notices go to this group, which (on Telegram) is registered
+    with the partnership on the way: its members belong, its admins facilitate."""
     if args.strip().lower() not in turn.tr.words("core.word_here"):
         return [turn.say("core.channel_usage")]
     if turn.incoming.is_private:
         return [turn.say("core.channel_private")]
-    channel = channel_for(turn.session, community_id=turn.who.community_id, address=turn.incoming.chat)
-    channel.community_id = turn.who.community_id
+    channel = register_group(turn.session, community_id=turn.who.community_id, address=turn.incoming.chat)
+    if channel is None:
+        return [turn.say("membership.channel_other_partnership")]
+    if channel.registered:
+        record_action(turn, Action.register, target=channel.chat)
     channel.is_community_channel = True
     channel.language = turn.tr.language
     turn.session.add(channel)
@@ -42,6 +54,7 @@ def peer_channel(turn: Turn, args: str) -> list[Reply]:
 
 
 def peer_role(turn: Turn, args: str) -> list[Reply]:
+    """`/peer role <user> facilitator|member`, for a person of the caller's own partnership only."""
     parts = args.split()
     if len(parts) != 2 or parts[1].lower() not in _ROLES:
         return [turn.say("core.role_usage")]
@@ -51,7 +64,15 @@ def peer_role(turn: Turn, args: str) -> list[Reply]:
     if not _USER_IDS[platform].fullmatch(user_id):
         # A Telegram @username carries no user id: granting it would silently reach nobody.
         return [turn.say("core.role_unknown_user", user=parts[0][:40])]
-    member = grant(turn.session, platform=platform, user_id=user_id, role=_ROLES[parts[1].lower()])
+    member = grant(
+        turn.session,
+        community_id=turn.who.community_id,
+        platform=platform,
+        user_id=user_id,
+        role=_ROLES[parts[1].lower()],
+    )
+    if member is None:
+        return [turn.say("membership.role_not_here", user=parts[0][:40])]
     record_action(turn, Action.role, subject=member.id, target=parts[1].lower())
     name = member.display_name or user_id
     return [turn.say("core.role_set", name=name, role=parts[1].lower())]

