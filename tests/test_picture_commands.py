@@ -210,3 +210,11 @@ def test_the_chat_and_the_command_line_draw_the_same_map(
     deps.engine.dispose()
     assert reply.attachment is not None
     assert reply.attachment.content == out.read_bytes()
+
+
+def test_help_and_peer_help_list_the_same_facilitator_commands_the_map_and_report_among_them(deps: Deps) -> None:
+    [peer_help] = _ask(deps, "/peer help")
+    [help_text] = _ask(deps, "/help")
+    assert peer_help.text in help_text.text  # one list, two ways to ask for it
+    assert "/peer map" in peer_help.text
+    assert "/peer report" in peer_help.text

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot.deps import Deps
 from bot.i18n import translator
+from handlers.application.commands.general import facilitators_commands
 from bot.roles import grant
 from storage.db import transaction
 from storage.models import Identity, Invite, Member, Organisation, Role
@@ -60,13 +61,7 @@ async def test_group_admin_creates_an_invite_and_a_newcomer_joins(bot: Deps, sta
 
 async def test_group_owner_and_granted_facilitators_may_use_peer(bot: Deps, standin: StandIn) -> None:
     en = translator("en")
-    helps = (
-        "core.help_facilitator",
-        "privacy.help_facilitator",
-        "membership.help_facilitator",
-        "people.help_facilitator",
-    )
-    help_facilitator = html.escape("\n".join(en.t(key) for key in helps))
+    help_facilitator = html.escape(facilitators_commands(en))
     standin.set_status(GROUP, 44, "creator")
     assert await say(standin, "/peer help", user=44, chat=GROUP, expect=help_facilitator) == [help_facilitator]
     with transaction(bot.sessions) as session:

@@ -29,11 +29,24 @@ def everyones_commands(tr: Translator) -> str:
     return tr.t("core.help") + "\n" + tr.t("privacy.help") + "\n" + tr.t("people.help")
 
 
+FACILITATOR_HELP = (
+    N_("core.help_facilitator"),
+    N_("privacy.help_facilitator"),
+    N_("membership.help_facilitator"),
+    N_("people.help_facilitator"),
+    N_("picture.help_facilitator"),
+)
+
+
+def facilitators_commands(tr: Translator) -> str:
+    """Every `/peer` command, for `/help` (to facilitators) and `/peer help` alike."""
+    return "\n".join(tr.t(key) for key in FACILITATOR_HELP)
+
+
 def help_command(turn: Turn, _args: str) -> list[Reply]:
     text = everyones_commands(turn.tr)
     if turn.is_facilitator:
-        text += "\n\n" + turn.tr.t("core.help_facilitator") + "\n" + turn.tr.t("privacy.help_facilitator")
-        text += "\n" + turn.tr.t("people.help_facilitator")
+        text += "\n\n" + facilitators_commands(turn.tr)
     return [Reply(text=text)]
 
 

@@ -7,11 +7,11 @@ import io
 import re
 
 from bot.audit import Action
-from bot.i18n import N_
 from bot.membership import register_group
 from bot.ports import Attachment, Reply
 from bot.roles import grant
 from bot.transfer import export_rows, write_csv
+from handlers.application.commands.general import facilitators_commands
 from handlers.application.commands.privacy import record_action
 from handlers.application.turn import Turn
 from storage.models import Role
@@ -26,13 +26,7 @@ _USER_IDS = {
 
 
 def peer_help(turn: Turn, _args: str) -> list[Reply]:
-    parts = (
-        N_("core.help_facilitator"),
-        N_("privacy.help_facilitator"),
-        N_("membership.help_facilitator"),
-        N_("people.help_facilitator"),
-    )
-    return [Reply(text="\n".join(turn.tr.t(key) for key in parts))]
+    return [Reply(text=facilitators_commands(turn.tr))]
 
 
 def peer_channel(turn: Turn, args: str) -> list[Reply]:
