@@ -61,3 +61,11 @@ async def test_the_outbox_is_visible(deps: Deps, clock: FakeClock) -> None:
     assert found[("peerlink_outbox_parked_rows", ())] == 0
     assert found[("peerlink_outbox_oldest_due_age_seconds", ())] == 0  # the held row is not due yet
     assert found[("peerlink_active_conversations", ())] == 0
+
+
+async def test_a_matching_round_is_timed(deps: Deps) -> None:
+    with deps.sessions() as session:
+        deps.matcher.run_round(session, 1)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_web_app(deps)), base_url="http://x") as http:
+        found = _samples((await http.get("/metrics")).text)
+    assert found[("peerlink_matching_round_seconds_count", ())] == 1

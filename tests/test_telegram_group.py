@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from bot.deps import Deps
 from bot.i18n import translator
-from handlers.application.commands.general import facilitators_commands
 from bot.roles import grant
+from handlers.application.commands.general import facilitators_commands
 from storage.db import transaction
 from storage.models import Identity, Invite, Member, Organisation, Role
 from storage.queries import default_community

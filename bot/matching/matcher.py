@@ -7,6 +7,7 @@ community (index.py says how it stays correct when other processes write).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,9 +142,15 @@ class Matcher:
     """Scores every (need, offer) pair of a community. Thread-safe; create one per process."""
 
     def __init__(
-        self, config: MatchingConfig | None = None, *, clock: Clock | None = None, encoder: Encoder | None = None
+        self,
+        config: MatchingConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        encoder: Encoder | None = None,
+        on_round: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config or MatchingConfig()
+        self._on_round = on_round  # told each round's duration in seconds (the operator's metrics)
         self._clock = clock or SystemClock()
         self.encoder: Encoder = encoder or UniversalSentenceEncoder()
         self._normaliser = Normaliser()
@@ -248,6 +255,16 @@ class Matcher:
     ) -> RoundResult:
         """Up to `top_k` offers for every open need of the community, each offer given to at most
         `capacity` needs (best scores first), and every need left without one with the reason."""
+        started = time.perf_counter()
+        try:
+            return self._run_round(session, community_id, top_k, capacity=capacity, min_score=min_score)
+        finally:
+            if self._on_round is not None:
+                self._on_round(time.perf_counter() - started)
+
+    def _run_round(
+        self, session: Session, community_id: int, top_k: int, *, capacity: int | None, min_score: float | None
+    ) -> RoundResult:
         capacity = self.config.capacity if capacity is None else capacity
         min_score = self.config.min_score if min_score is None else min_score
         barriers = community_barriers(session, community_id, self._clock.now())

@@ -37,14 +37,15 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
     clock = clock or SystemClock()
     encoder = UniversalSentenceEncoder()
     sessions = session_factory(engine)
+    metrics = Metrics.create(sessions, clock)
     deps = Deps(
         settings=settings,
         engine=engine,
         sessions=sessions,
         clock=clock,
         encoder=encoder,
-        matcher=Matcher(clock=clock, encoder=encoder),
-        metrics=Metrics.create(sessions, clock),
+        matcher=Matcher(clock=clock, encoder=encoder, on_round=metrics.round_seconds.observe),
+        metrics=metrics,
         fairness=FairScheduler(Limits(per_minute=settings.requests_per_minute, per_hour=settings.requests_per_hour)),
     )
     # Slack's group DMs are a matter of addressing, not of this process talking to Slack: a
