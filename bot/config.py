@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     reminder_offsets: str = "24h,1h"
     port: int = 8000
+    worker_port: int = 9100  # the worker's own /healthz, /readyz and /metrics
     # finished conversations, drafts and delivered messages' texts are kept this long (bot/privacy/retention.py)
     retention_days: int = Field(default=90, ge=1)
 

@@ -5,9 +5,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 
+import uvicorn
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -70,3 +74,23 @@ class RequestMetrics:
         finally:
             self.metrics.http_requests.labels(route=route, status=str(status)).inc()
             self.metrics.http_seconds.labels(route=route).observe(time.perf_counter() - started)
+
+
+class _Quiet(uvicorn.Server):
+    """A server inside a process that handles its own signals (the worker): it installs none."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_probes(deps: Deps, *, port: int, more: Checks, stop: asyncio.Event) -> None:
+    """The worker's own probes and metrics on `port`, until `stop` is set."""
+    routes = probe_routes(deps, more=more)
+    paths = [route.path for route in routes if isinstance(route, Route)]
+    app = Starlette(routes=routes, middleware=[Middleware(RequestMetrics, metrics=deps.metrics, routes=paths)])
+    server = _Quiet(uvicorn.Config(app, host="0.0.0.0", port=port, log_config=None, lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await serving

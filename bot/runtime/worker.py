@@ -18,6 +18,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TextIO
 
 from bot.deps import Deps
+from bot.runtime.probes import serve_probes
 from handlers.console import FILES, ConsoleNotifier, Files, Screen
 from schedules.outbox import Dispatcher, OutboxPolicy
 from schedules.scheduler import DISPATCH_EVERY_SECONDS, OutboxJob, build_scheduler
@@ -70,9 +71,11 @@ async def run_worker(
     dispatch_every: float = DISPATCH_EVERY_SECONDS,
     stream: TextIO | None = None,
     inbound: bool = True,
+    probes_port: int | None = None,
 ) -> None:
     """Run until `stop` is set (or SIGTERM/SIGINT arrives). `inbound=False` leaves Telegram polling
-    and Slack Socket Mode to the real worker process."""
+    and Slack Socket Mode to the real worker process; `probes_port` serves /healthz, /readyz (its
+    scheduler running included) and /metrics there."""
     stop = stop or asyncio.Event()
     handled = _on_signals(stop)
     add_console_notifier(deps, stream or sys.stdout)
@@ -81,6 +84,12 @@ async def run_worker(
     scheduler.start()
     log.info("worker started: sending to %s", ", ".join(sorted(deps.notifiers)))
     until_stop, until_cancelled = platform_loops(deps, stop) if inbound else ([], [])
+    if probes_port is not None:
+
+        def scheduling() -> dict[str, bool]:
+            return {"scheduler": bool(scheduler.running)}
+
+        until_stop.append(serve_probes(deps, port=probes_port, more=scheduling, stop=stop))
     tasks = [asyncio.create_task(loop) for loop in until_stop]
     cancellable = [asyncio.create_task(loop) for loop in until_cancelled]
     try:
@@ -134,4 +143,4 @@ def embedded_worker(deps: Deps, notifier: ConsoleNotifier) -> Iterator[None]:
 def main(deps: Deps) -> None:
     # every 2 s APScheduler would log "Running job …" twice; its warnings and errors still show
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-    asyncio.run(run_worker(deps))
+    asyncio.run(run_worker(deps, probes_port=deps.settings.worker_port))
