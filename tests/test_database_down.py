@@ -75,17 +75,17 @@ def test_serve_waits_for_the_database_and_reports_readiness(proxy: tuple[Proxy, 
     port = _free_port()
     serve = _start(["serve", "--host", "127.0.0.1", "--port", str(port)], url, tmp_path / "serve.log")
     try:
-        wait_until(lambda: "database is unreachable" in (tmp_path / "serve.log").read_text(), timeout=60)
+        wait_until(lambda: "database is unreachable" in (tmp_path / "serve.log").read_text())
         cut.up()
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            wait_until(lambda: _status(http, "/readyz") == 200, timeout=60)
+            wait_until(lambda: _status(http, "/readyz") == 200)
             cut.down()
-            wait_until(lambda: _status(http, "/readyz") == 503, timeout=60)
+            wait_until(lambda: _status(http, "/readyz") == 503)
             assert http.get("/readyz").json() == {"database": False, "migrations": False}
             assert http.get("/healthz").status_code == 200  # alive: restarting would not help
             assert http.get("/metrics").status_code == 200  # the process's own figures still count
             cut.up()
-            wait_until(lambda: _status(http, "/readyz") == 200, timeout=60)
+            wait_until(lambda: _status(http, "/readyz") == 200)
     finally:
         _stop(serve)
     assert serve.returncode == 0  # SIGTERM is a requested, clean stop
@@ -95,10 +95,11 @@ def test_the_worker_waits_for_the_database_at_start(proxy: tuple[Proxy, str], tm
     cut, url = proxy
     worker = _start(["worker"], url, tmp_path / "worker.log")
     try:
-        wait_until(lambda: "database is unreachable" in (tmp_path / "worker.log").read_text(), timeout=60)
+        wait_until(lambda: "database is unreachable" in (tmp_path / "worker.log").read_text())
         assert worker.poll() is None  # still there, waiting
         cut.up()
-        wait_until(lambda: "the database answers" in (tmp_path / "worker.log").read_text(), timeout=60)
+        wait_until(lambda: "the database answers" in (tmp_path / "worker.log").read_text())
+        wait_until(lambda: "worker started" in (tmp_path / "worker.log").read_text())  # SIGTERM is handled from here
     finally:
         _stop(worker)
     assert worker.returncode == 0

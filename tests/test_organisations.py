@@ -58,12 +58,12 @@ def test_an_import_and_an_identity_name_the_same_organisation(deps: Deps, tmp_pa
     good = tmp_path / "good.csv"
     good.write_text("ref,kind,organization,title,description\nr1,offer,Bilbao   City Council,Title,Text.\n")
     with transaction(deps.sessions) as session:
-        import_file(session, good, default_language="en")
+        import_file(session, good, default_language="en", encoder=deps.encoder)
     assert organisations(deps) == ["Bilbao City Council"]
     bad = tmp_path / "bad.csv"
     bad.write_text(f"ref,kind,organization,title,description\nr2,offer,{TOO_LONG},Title,Text.\n")
     with pytest.raises(ImportFailed) as failed, transaction(deps.sessions) as session:
-        import_file(session, bad, default_language="en")
+        import_file(session, bad, default_language="en", encoder=deps.encoder)
     [problem] = failed.value.problems
     assert (problem.column, problem.values["limit"]) == ("organization", ORGANISATION_MAX)
     with deps.sessions() as session:

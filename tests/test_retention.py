@@ -86,7 +86,7 @@ def test_the_setting_and_the_fixed_job(deps: Deps, clock: FakeClock) -> None:
         Settings(_env_file=None, retention_days=0)  # type: ignore[call-arg]
     scheduler = build_scheduler(deps, OutboxJob(Dispatcher(deps)))
     job = scheduler.get_job("apply_retention")
-    assert job.func is jobs.apply_retention
+    assert job.func.__wrapped__ is jobs.apply_retention  # run as a tracked job (schedules.scheduler)
     assert job.trigger.interval == timedelta(hours=1)
     assert job.coalesce
     assert job.max_instances == 1

@@ -87,7 +87,7 @@ def test_serve_and_worker_at_debug_log_no_secret(
     worker = _peerlink("worker", env=env, log=tmp_path / "worker.log")
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            wait_until(lambda: _up(http), timeout=60)
+            wait_until(lambda: _up(http))
             body = command_body(slack, "/help", "")
             headers = signed_headers(body, content_type="application/x-www-form-urlencoded", secret=SIGNING_SECRET)
             assert http.post("/slack/events", content=body, headers=headers).status_code == 200
@@ -98,9 +98,9 @@ def test_serve_and_worker_at_debug_log_no_secret(
                 headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "Content-Type": "application/json"},
             )
             assert webhook.status_code == 200
-            slack.wait_for_prefix("respond:", timeout=30)
-            wait_until(lambda: len(telegram.sent(7)) >= 1, timeout=30)
-        wait_until(lambda: len(telegram.calls("getUpdates")) >= 2, timeout=60)  # the worker long-polls
+            slack.wait_for_prefix("respond:")
+            wait_until(lambda: len(telegram.sent(7)) >= 1)
+        wait_until(lambda: len(telegram.calls("getUpdates")) >= 2)  # the worker long-polls
     finally:
         _stop(serve)
         _stop(worker)

@@ -50,3 +50,27 @@ def test_the_worker_has_probes_and_metrics_of_its_own(tmp_path: Path) -> None:
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=120) == 0
+
+
+def test_a_busy_probes_port_does_not_stop_the_worker(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'peerlink.db'}",
+            "WORKER_PORT": str(port),
+            "LOG_LEVEL": "INFO",
+        }
+        log = tmp_path / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "bot.runtime.cli", "worker"], cwd=tmp_path, env=env, stdout=out, stderr=out
+            )
+        try:
+            wait_until(lambda: "cannot listen on port" in log.read_text(), what="the refusal logged")
+            wait_until(lambda: "worker started" in log.read_text(), what="the worker going on")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=120) == 0

@@ -95,8 +95,11 @@ def serve(ctx: click.Context, host: str, port: int | None) -> None:
 
     deps = _deps(ctx)
     wait_for_database(deps)
-    warm_up(deps)
-    serve_web(deps, host=host, port=port or deps.settings.port)
+    warming = warm_up(deps)
+    try:
+        serve_web(deps, host=host, port=port or deps.settings.port)
+    finally:
+        warming.join()  # a stop during warm-up must not end the process inside the encoder's native code
 
 
 @cli.group()
@@ -379,8 +382,11 @@ def worker(ctx: click.Context) -> None:
 
     deps = _deps(ctx)
     wait_for_database(deps)
-    warm_up(deps)
-    run_worker(deps)
+    warming = warm_up(deps)
+    try:
+        run_worker(deps)
+    finally:
+        warming.join()  # a stop during warm-up must not end the process inside the encoder's native code
 
 
 def _known_language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import socket
 import time
 from collections.abc import Callable, Collection, Iterator
 
@@ -22,6 +24,8 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.runtime.compose import database_checks
 
 Checks = Callable[[], dict[str, bool]]
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -85,12 +89,22 @@ class _Quiet(uvicorn.Server):
 
 
 async def serve_probes(deps: Deps, *, port: int, more: Checks, stop: asyncio.Event) -> None:
-    """The worker's own probes and metrics on `port`, until `stop` is set."""
+    """The worker's own probes and metrics on `port`, until `stop` is set. A port already in use is
+    found here, before uvicorn would exit the process over it: the worker then goes on without them."""
     routes = probe_routes(deps, more=more)
     paths = [route.path for route in routes if isinstance(route, Route)]
     app = Starlette(routes=routes, middleware=[Middleware(RequestMetrics, metrics=deps.metrics, routes=paths)])
-    server = _Quiet(uvicorn.Config(app, host="0.0.0.0", port=port, log_config=None, lifespan="off"))
-    serving = asyncio.create_task(server.serve())
+    listener = socket.socket()
+    try:
+        listener.bind(("0.0.0.0", port))  # scraped from outside the container
+        listener.listen(128)
+    except OSError as problem:
+        log.error("the worker's probes cannot listen on port %d (%s); the worker goes on without them", port, problem)
+        listener.close()
+        return
+    server = _Quiet(uvicorn.Config(app, log_config=None, lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
     await stop.wait()
     server.should_exit = True
     await serving
+    listener.close()
