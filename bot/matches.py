@@ -16,10 +16,10 @@ from bot.i18n import N_, Translator, translator
 from bot.matching import render_stored
 from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, refusal
 from bot.members import Who, member_language
+from bot.notices import notify_member, text_for
 from bot.organisations import speaks_for
 from bot.ports import Address, GroupChat, Platform, Reply
 from bot.reach import ReachKind, reach, reach_text
-from bot.readers import member_reader
 from bot.roles import facilitators
 from storage.models import Community, Identity, Match, MatchStatus, Member, Organisation, Post, Response
 from storage.queries import identities_of_member, members_of_organisation
@@ -312,27 +312,23 @@ def _who(session: Session, post: Post, member: Member | None) -> str:
 
 def _ask_facilitators(session: Session, match: Match, need: Post, offer: Post, now: datetime) -> None:
     """Nobody to write to on one side: the community's facilitators are asked to connect them."""
+    write = text_for(
+        "core.facilitator_connect",
+        number=match.id,
+        need=_who(session, need, None),
+        need_title=need.title,
+        offer=_who(session, offer, None),
+        offer_title=offer.title,
+    )
     for facilitator in facilitators(session, match.community_id):
-        reader = member_reader(session, facilitator.id or 0)
-        if reader is None:
-            continue
-        text = reader.tr.t(
-            "core.facilitator_connect",
-            number=match.id,
-            need=_who(session, need, None),
-            need_title=need.title,
-            offer=_who(session, offer, None),
-            offer_title=offer.title,
-        )
-        enqueue(
+        notify_member(
             session,
+            facilitator.id or 0,
+            write,
             dedupe_key=f"connect:{match.id}:{facilitator.id}",
-            to=reader.address,
-            reply=Reply(text=text),
             kind="notice",
             due_at=now,
             community_id=match.community_id,
-            member_id=facilitator.id,
         )
 
 

@@ -15,11 +15,10 @@ from storage.queries import community_for_workspace, identity_of, insert_or_fetc
 
 
 @dataclass
-class Who:
-    """The member behind an incoming message, with what is needed to answer them."""
+class CommunityMember:
+    """A stored member and their community (both rows are saved, so their ids are set)."""
 
     member: Member
-    identity: Identity
     community: Community
 
     @property
@@ -31,6 +30,13 @@ class Who:
     def community_id(self) -> int:
         assert self.community.id is not None
         return self.community.id
+
+
+@dataclass
+class Who(CommunityMember):
+    """The member behind an incoming message, with what is needed to answer them."""
+
+    identity: Identity
 
     @property
     def language(self) -> str:

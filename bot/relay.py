@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, or_, select
 
-from bot.deliveries import enqueue
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.matches import side_members
 from bot.members import Who
+from bot.notices import notify_member, text_for
 from bot.ports import Platform, Reply
 from bot.reach import how_to_answer
-from bot.readers import member_reader
+from bot.readers import Reader
 from bot.text import clean
 from storage.models import (
     RELAY_TEXT_MAX,
@@ -79,29 +79,27 @@ def write(session: Session, who: Who, match_id: int, text: str, *, now: datetime
     session.add(message)
     session.flush()
     organisation = session.get(Organisation, mine.organisation_id)
-    for reader_member in readers:
-        reader = member_reader(session, reader_member.id or 0)
-        if reader is None:
-            continue
-        tr = reader.tr
-        how = how_to_answer(tr, reader.address.platform, match.id or 0)
-        relayed = tr.t(
+
+    def relayed(reader: Reader) -> Reply:
+        text = reader.tr.t(
             "core.relay_message",
             name=who.member.display_name or "?",
             organisation=organisation.name if organisation else "",
             number=match.id,
             text=body,
-            how=how,
+            how=how_to_answer(reader.tr, reader.address.platform, match.id or 0),
         )
-        enqueue(
+        return Reply(text=text)
+
+    for reader_member in readers:
+        notify_member(
             session,
+            reader_member.id or 0,
+            relayed,
             dedupe_key=f"{KIND}:{match.id}:{message.id}:{reader_member.id}",
-            to=reader.address,
-            reply=Reply(text=relayed),
             kind=KIND,
             due_at=now,
             community_id=match.community_id,
-            member_id=reader_member.id,
         )
     return match
 
@@ -113,18 +111,16 @@ def close(session: Session, who: Who, match_id: int, *, now: datetime) -> Match:
         raise UserError(N_("core.relay_closed"), number=match.id)
     end(session, match, now=now)
     for member in side_members(session, theirs):
-        reader = member_reader(session, member.id or 0)
-        if reader is None or member.id == who.member_id:
+        if member.id == who.member_id:
             continue
-        enqueue(
+        notify_member(
             session,
+            member.id or 0,
+            text_for("core.relay_closed_by_other", number=match.id),
             dedupe_key=f"{KIND}-closed:{match.id}:{member.id}",
-            to=reader.address,
-            reply=Reply(text=reader.tr.t("core.relay_closed_by_other", number=match.id)),
             kind=KIND,
             due_at=now,
             community_id=match.community_id,
-            member_id=member.id,
         )
     return match
 

@@ -10,12 +10,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, or_, select
 
-from bot.deliveries import enqueue
 from bot.matches import side_members
 from bot.matching.eligibility import pair_refusal
 from bot.matching.matcher import Matcher
-from bot.ports import Reply
-from bot.readers import member_reader
+from bot.notices import notify_member, text_for
 from storage.models import Match, MatchStatus, Organisation, Post
 
 NOTICE = "withdrawn"
@@ -76,23 +74,19 @@ def _withdraw(session: Session, match: Match, *, gone_id: int, now: datetime) ->
     if gone is None or other is None:
         return
     organisation = session.get(Organisation, gone.organisation_id)
+    write = text_for(
+        "core.match_no_longer_available",
+        number=match.id,
+        title=gone.title,
+        organisation=organisation.name if organisation else "",
+    )
     for member in side_members(session, other):
-        reader = member_reader(session, member.id or 0)
-        if reader is None:
-            continue
-        text = reader.tr.t(
-            "core.match_no_longer_available",
-            number=match.id,
-            title=gone.title,
-            organisation=organisation.name if organisation else "",
-        )
-        enqueue(
+        notify_member(
             session,
+            member.id or 0,
+            write,
             dedupe_key=f"{NOTICE}:{match.id}:{member.id}:{now.isoformat()}",
-            to=reader.address,
-            reply=Reply(text=text),
             kind=NOTICE,
             due_at=now,
             community_id=match.community_id,
-            member_id=member.id,
         )

@@ -46,12 +46,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
-from bot.deliveries import enqueue, payload_to_reply
+from bot.deliveries import payload_to_reply
 from bot.deps import Deps
 from bot.log_context import about
-from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, Reply, SentRef
+from bot.notices import notify_member, text_for
+from bot.ports import SEND_TIMEOUT, Address, DeliveryError, Platform, SentRef
 from bot.reachability import mark_unreachable
-from bot.readers import member_reader
 from bot.roles import facilitators
 from schedules.rates import Limiter, Rate, RateGate, platform_rates
 from storage.db import transaction
@@ -408,26 +408,22 @@ def tell_facilitators(session: Session, row: Delivery, *, now: datetime) -> int:
     if row.community_id is None:
         return 0
     told = 0
+    write = text_for(
+        "schedules.notice_parked",
+        kind=row.kind,
+        target=f"{row.platform}:{row.chat}",
+        count=row.attempts,
+        error=row.last_error or "",
+    )
     for member in facilitators(session, row.community_id):
-        reader = member_reader(session, member.id or 0)
-        if reader is None:
-            continue
-        text = reader.tr.t(
-            "schedules.notice_parked",
-            kind=row.kind,
-            target=f"{row.platform}:{row.chat}",
-            count=row.attempts,
-            error=row.last_error or "",
-        )
-        planned = enqueue(
+        planned = notify_member(
             session,
-            dedupe_key=f"notice:parked:{row.id}:{reader.address.key()}",
-            to=reader.address,
-            reply=Reply(text=text),
+            member.id or 0,
+            write,
+            dedupe_key=f"notice:parked:{row.id}:{member.id}",
             kind=NOTICE,
             due_at=now,
             community_id=row.community_id,
-            member_id=member.id,
         )
         told += planned is not None
     if not told:

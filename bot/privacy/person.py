@@ -7,25 +7,16 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.members import CommunityMember
 from storage.models import Community, Identity, Member
 from storage.queries import identities_of_member, identity_anywhere
 
 
-@dataclass(frozen=True)
-class Person:
-    member: Member
+@dataclass
+class Person(CommunityMember):
+    """The person a privacy request is about, with every platform identity they have."""
+
     identities: Sequence[Identity]
-    community: Community
-
-    @property
-    def member_id(self) -> int:
-        assert self.member.id is not None
-        return self.member.id
-
-    @property
-    def community_id(self) -> int:
-        assert self.community.id is not None
-        return self.community.id
 
 
 def person_of(session: Session, member_id: int) -> Person | None:
@@ -34,7 +25,8 @@ def person_of(session: Session, member_id: int) -> Person | None:
         return None
     community = session.get(Community, member.community_id)
     assert community is not None
-    return Person(member, identities_of_member(session=session, member_id=member_id), community)
+    identities = identities_of_member(session=session, member_id=member_id)
+    return Person(member=member, community=community, identities=identities)
 
 
 def find_person(session: Session, *, platform: str, user_id: str) -> Person | None:

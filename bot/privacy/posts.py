@@ -8,12 +8,10 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, or_, select
 
-from bot.deliveries import enqueue
 from bot.matches import OPEN_STATUSES, side_members
-from bot.ports import Reply
+from bot.notices import notify_member, text_for
 from bot.privacy.person import Person
 from bot.privacy.records import Erasure, Row, delete_all, fields, plain
-from bot.readers import member_reader
 from bot.text import shorten
 from storage.models import Delivery, DeliveryStatus, Match, MatchStatus, Organisation, Post, Response
 from storage.queries import members_of_organisation, posts_of_member
@@ -99,20 +97,18 @@ def _tell_other_side(erasure: Erasure, match: Match, mine: Sequence[int]) -> Non
     theirs = session.get(Post, match.offer_id if match.need_id in mine else match.need_id)
     if theirs is None:
         return
+    write = text_for("privacy.match_withdrawn", number=match.id, title=shorten(theirs.title, 80))
     for member in side_members(session, theirs):
-        reader = member_reader(session, member.id or 0) if member.id != erasure.person.member_id else None
-        if reader is None:
+        if member.id == erasure.person.member_id:
             continue
-        text = reader.tr.t("privacy.match_withdrawn", number=match.id, title=shorten(theirs.title, 80))
-        planned = enqueue(
+        planned = notify_member(
             session,
+            member.id or 0,
+            write,
             dedupe_key=f"{WITHDRAWN}:{match.id}:{member.id}",
-            to=reader.address,
-            reply=Reply(text=text),
             kind=WITHDRAWN,
             due_at=erasure.now,
             community_id=match.community_id,
-            member_id=member.id,
         )
         if planned is not None and member.id is not None:
             erasure.told.add(member.id)
