@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.ports import Address, Attachment, Button, Platform, Reply
+from bot.ports import Address, Attachment, Button, Mention, Platform, Reply
 from storage.models import Delivery, Identity
 
 
@@ -26,6 +26,8 @@ def reply_to_payload(reply: Reply) -> dict[str, Any]:
             {"label": b.label, "value": b.value, "style": b.style, "selected": b.selected} for b in reply.buttons
         ],
     }
+    if reply.mentions:
+        payload["mentions"] = [[m.start, m.end, m.user_id] for m in reply.mentions]
     if reply.attachment is not None:
         payload["attachment"] = {
             "filename": reply.attachment.filename,
@@ -56,6 +58,7 @@ def payload_to_reply(payload: dict[str, Any]) -> Reply:
         if attachment
         else None,
         private_link=payload.get("private_link", False),
+        mentions=tuple(Mention(int(start), int(end), str(user)) for start, end, user in payload.get("mentions", [])),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from sqlmodel import Session, and_, col, or_, select
 
+from bot.contacts import ContactKind, contact_of
 from bot.deliveries import enqueue, member_address
 from bot.errors import UserError
 from bot.i18n import N_, Translator, translator
@@ -18,7 +19,7 @@ from bot.matching.eligibility import Refusal, community_barriers, pair_refusal, 
 from bot.members import Who, member_language
 from bot.notices import notify_member, text_for
 from bot.organisations import speaks_for
-from bot.ports import Address, GroupChat, Platform, Reply
+from bot.ports import Address, GroupChat, Mention, Reply
 from bot.reach import ReachKind, reach, reach_text
 from bot.roles import facilitators
 from storage.models import Community, Identity, Match, MatchStatus, Member, Organisation, Post, Response
@@ -241,13 +242,11 @@ def _enqueue_intro(
     assert community is not None
     identity = identities_of_member(session=session, member_id=member.id or 0)
     tr = translator(member_language(member, identity[0] if identity else None, community))
-    text = introduction_text(session, tr, match, mine, theirs, by=by, shared=shared, platform=to.platform)
-    reply = Reply(text=text)
     enqueue(
         session,
         dedupe_key=f"introduction:{match.id}:{to.key()}",
         to=to,
-        reply=reply,
+        reply=introduction(session, tr, match, mine, theirs, by=by, shared=shared, to=to),
         kind="introduction",
         due_at=now,
         community_id=match.community_id,
@@ -255,7 +254,7 @@ def _enqueue_intro(
     )
 
 
-def introduction_text(
+def introduction(
     session: Session,
     tr: Translator,
     match: Match,
@@ -264,8 +263,8 @@ def introduction_text(
     *,
     by: Member | None,
     shared: bool,
-    platform: Platform,
-) -> str:
+    to: Address,
+) -> Reply:
     """What one reader is told: who introduces them, who the other side is (name, organisation,
     city), both posts, why they fit and how to reach each person of the other side. In a chat
     both sides share, everyone is named and the posts are told from neither side."""
@@ -275,23 +274,52 @@ def introduction_text(
         if by is not None
         else tr.t("core.introduction_both", number=number)
     )
-    named = [mine, theirs] if shared else [theirs]
-    people = [
-        tr.t(
-            "core.introduction_person",
-            person=_who(session, party.post, member),
-            reach=reach_text(tr, reach(session, party.post, member, shared=shared), platform=platform, number=number),
-        )
-        for party in named
-        for member in _speakers(party)
-    ]
+    lines: list[str] = [header]
+    mentions: list[Mention] = []
+    for party in [mine, theirs] if shared else [theirs]:
+        for member in _speakers(party):
+            line, mention = _person_line(session, tr, party.post, member, shared=shared, to=to, number=number)
+            start = sum(len(done) + 1 for done in lines)  # where this line starts in the text
+            if mention is not None:
+                mentions.append(Mention(start + mention.start, start + mention.end, mention.user_id))
+            lines.append(line)
     reasons = reasons_text(tr.language, match.reasons)
-    body = (
+    lines.append(
         tr.t("core.introduction_shared", first=mine.post.title, second=theirs.post.title, reasons=reasons)
         if shared
         else tr.t("core.introduction", mine=mine.post.title, theirs=theirs.post.title, reasons=reasons)
     )
-    return "\n".join([header, *people, body])
+    return Reply(text="\n".join(lines), mentions=tuple(mentions))
+
+
+def _person_line(
+    session: Session, tr: Translator, post: Post, member: Member | None, *, shared: bool, to: Address, number: int
+) -> tuple[str, Mention | None]:
+    """ "Meet Ana (Dublin City Council, Dublin). How to reach them: …", with Ana's name as a mention
+    when the reader can write to her where the introduction is read (`_user_here`)."""
+    found = reach(session, post, member, shared=shared)
+    line, starts = tr.placed(
+        "core.introduction_person",
+        person=_who(session, post, member),
+        reach=reach_text(tr, found, platform=to.platform, number=number),
+    )
+    user_id = _user_here(session, member, to) if member is not None and member.display_name else None
+    if member is None or user_id is None:
+        return line, None
+    start = starts["person"]  # `_who` begins with the name
+    return line, Mention(start, start + len(member.display_name), user_id)
+
+
+def _user_here(session: Session, member: Member, to: Address) -> str | None:
+    """The member's user id on the platform and workspace `to` is in (Slack user ids belong to one
+    workspace), unless they chose to be reached only through Peerlink; None elsewhere."""
+    chosen = contact_of(session, member.id or 0)
+    if chosen is not None and chosen.kind is ContactKind.peerlink:
+        return None
+    for identity in identities_of_member(session=session, member_id=member.id or 0):
+        if identity.platform == to.platform and identity.workspace == to.workspace:
+            return identity.user_id
+    return None
 
 
 def _speakers(party: Party) -> Sequence[Member | None]:

@@ -79,6 +79,18 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Mention:
+    """A person named in a reply's text, `text[start:end]`, whom the reader can reach on the same
+    platform and workspace (`user_id` there). An adapter whose platform has mentions (Slack) shows
+    that span as one; the others show the name as written. Only the kernel places mentions, never
+    user text, so text a person typed can never become one."""
+
+    start: int
+    end: int
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """Plain text (adapters escape it for their markup) with optional buttons and a file.
 
@@ -91,6 +103,7 @@ class Reply:
     attachment: Attachment | None = None
     replaces: str | None = None
     private_link: bool = False  # in a group: "continue in private" instead of a conversation
+    mentions: Sequence[Mention] = ()  # people named in `text`, in order, not overlapping
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, or_, select
 
 from bot.errors import UserError
@@ -128,14 +128,20 @@ def close(session: Session, who: Who, match_id: int, *, now: datetime) -> Match:
 def end(session: Session, match: Match, *, now: datetime) -> None:
     """The relay is closed and what was written through it is deleted, from the outbox too. A
     message written before the close and not yet delivered still goes (exactly once, in order);
-    the retention job empties it after that."""
+    the retention job empties it after that. A delivered one keeps only which platform message it
+    was, so that answering it later is told the conversation is closed."""
     match.relay_closed_at = now
     session.add(match)
     session.execute(delete(RelayMessage).where(col(RelayMessage.match_id) == match.id))
-    done = (DeliveryStatus.sent, DeliveryStatus.parked, DeliveryStatus.skipped)
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.dedupe_key).startswith(f"{KIND}:{match.id}:"), col(Delivery.status) == DeliveryStatus.sent)
+        .values(payload={"text": ""})
+    )
+    unsent = (DeliveryStatus.parked, DeliveryStatus.skipped)
     session.execute(
         delete(Delivery).where(
-            col(Delivery.dedupe_key).startswith(f"{KIND}:{match.id}:"), col(Delivery.status).in_(done)
+            col(Delivery.dedupe_key).startswith(f"{KIND}:{match.id}:"), col(Delivery.status).in_(unsent)
         )
     )
 

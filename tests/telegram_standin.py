@@ -192,8 +192,11 @@ class StandIn:
         user: int = 42,
         chat: int | None = None,
         language: str | None = "en",
+        name: str = "Ana",
+        username: str | None = None,
     ) -> None:
-        """Someone presses a button whose callback_data is `data` on the bot's message `message_id`."""
+        """Someone presses a button whose callback_data is `data` on the bot's message `message_id`
+        (Telegram says who pressed as it says who wrote: name, language and public @username)."""
         chat_id = chat if chat is not None else user
         carrier = {
             "message_id": message_id,
@@ -202,9 +205,12 @@ class StandIn:
             "from": _user(BOT_ID, "Peerlink", None, bot=True),
             "text": "…",
         }
+        presser = _user(user, name, language)
+        if username:
+            presser["username"] = username
         query = {
             "id": str(next(self._ids)),
-            "from": _user(user, "Ana", language),
+            "from": presser,
             "chat_instance": f"ci{chat_id}",
             "message": carrier,
             "data": data,

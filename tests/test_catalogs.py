@@ -16,7 +16,7 @@ from bot.i18n import LOCALES, load_catalog, load_plurals, read_catalog, translat
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "handlers", "storage", "schedules")
-KEY_TAKERS = {"t", "n", "N_", "words", "all_words", "say"}  # functions whose first argument is a key
+KEY_TAKERS = {"t", "n", "placed", "N_", "words", "all_words", "say"}  # functions whose first argument is a key
 KEY = re.compile(r"[a-z]+\.[a-z0-9_.]+")  # "core.ask_title"; a `say("/start")` elsewhere is no key
 
 
@@ -136,3 +136,14 @@ def test_ngettext_picks_the_form_of_the_language(language: str, count: int, form
     expected = load_plurals(language)["core.groups_saved"][form].format(count=count)
     assert tr.n("core.groups_saved", count) == expected
     assert tr.t("core.groups_saved", count=count) == expected  # an error carrying count= renders the same
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_placed_says_where_each_value_went(language: str) -> None:
+    """The person's name in an introduction is found where each language puts it (for mentions)."""
+    tr = translator(language)
+    values = {"person": "Ana {x} (Braga)", "reach": "{person} ana@example.org"}
+    text, starts = tr.placed("core.introduction_person", **values)
+    assert text == tr.t("core.introduction_person", **values)
+    assert text[starts["person"] :].startswith("Ana {x} (Braga)")
+    assert text[starts["reach"] :].startswith("{person} ana@example.org")

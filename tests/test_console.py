@@ -151,7 +151,7 @@ def test_two_people_are_introduced_and_write_through_the_relay(tmp_path: Path) -
             bob,
             "/offer\nSocial clauses in catering tenders\n"
             "We reserved catering contracts for work-integration social enterprises with social clauses.\n"
-            "done\nsave\n",
+            "done\nsave\n/contact bob@dublincity.ie\n",
         ),
         peerlink(
             database,
@@ -160,16 +160,17 @@ def test_two_people_are_introduced_and_write_through_the_relay(tmp_path: Path) -
             "We want to reserve public tenders for social enterprises using social clauses.\n"
             "done\nsave\n/accept 1\n",
         ),
-        peerlink(database, bob, "/accept 1\n"),
+        peerlink(database, bob, "/matches\n/accept 1\n"),
         peerlink(database, ana, "/reply 1 Hello Bob <b>&</b> team!\n/reply 1 Second line\n"),
         peerlink(database, bob, "/reply 1 Hola Ana\n/close 1\n"),
         peerlink(database, ana, "/reply 1 Still there?\n"),
     ]
     everything = "".join(outputs)
-    assert "introducing you now" in outputs[2]
+    assert "Saved: peers will reach you through bob@dublincity.ie." in outputs[0]
+    assert outputs[2].index("“Social clauses for public tenders”") < outputs[2].index("introducing you now")
     how = "write /reply 1 followed by your message and I pass it on (/close 1 ends the conversation)"
     assert f"Meet Ana (Bilbao City Council). How to reach them: through Peerlink: {how}" in everything
-    assert f"Meet Bob (Dublin City Council). How to reach them: through Peerlink: {how}" in everything
+    assert "Meet Bob (Dublin City Council). How to reach them: bob@dublincity.ie" in everything
     first = "Ana (Bilbao City Council) writes about #1:\nHello Bob <b>&</b> team!"
     second = "Ana (Bilbao City Council) writes about #1:\nSecond line"
     assert everything.count(first) == 1

@@ -168,8 +168,13 @@ def test_the_introduction_shows_the_contact_each_side_chose(deps: Deps) -> None:
         assert match is not None
         introduce(session, match, now=deps.clock.now())
     with deps.sessions() as session:
-        texts = [str(row.payload.get("text", "")) for row in session.exec(select(Delivery)).all()]
-    to_bob = next(text for text in texts if "Meet Ana" in text)
-    assert "ana@bilbao.example" in to_bob
-    to_ana = next(text for text in texts if "Meet Bob" in text)
-    assert "through Peerlink" in to_ana
+        payloads = [row.payload for row in session.exec(select(Delivery)).all()]
+    to_bob = next(payload for payload in payloads if "Meet Ana" in payload["text"])
+    assert "ana@bilbao.example" in to_bob["text"]
+    to_ana = next(payload for payload in payloads if "Meet Bob" in payload["text"])
+    assert "through Peerlink" in to_ana["text"]
+    # Both write from the same place (one terminal's workspace): Ana is named as someone Bob can reach
+    # there, in a value the adapter renders; Bob, who chose "only through Peerlink", is not.
+    [(start, end, _)] = to_bob["mentions"]
+    assert to_bob["text"][start:end] == "Ana Ruiz"
+    assert "mentions" not in to_ana

@@ -1,10 +1,16 @@
-"""From match to meeting across platforms, on the real adapters against both stand-ins: a Slack
-officer and a Telegram member (in Spanish) accept a suggestion, each reads who the other is and how
-to answer, a Telegram reply to the introduction reaches the Slack officer, a Slack thread reply
-reaches the Telegram member (escaped, once, in order), and `/close` ends it."""
+"""From a post to a conversation across platforms, as the two people would, through the real
+`peerlink serve` app (bolt over signed HTTP) and `peerlink worker` (PTB long polling, the outbox)
+against the Slack and Telegram stand-ins, one partnership on both.
+
+A Slack officer adds an offer through the `/offer` modal; a Telegram member who greets in Spanish
+adds a need through the conversation; the suggestion reaches both (her instant suggestions, his App
+Home); both accept (or a facilitator introduces them); each reads who the other is and how to reach
+them; a Telegram reply to the introduction reaches the officer, his answer in its Slack thread
+reaches her (escaped, once each, in order), and `/close` ends it."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -13,19 +19,19 @@ import pytest
 from sqlmodel import select
 
 from bot.deps import Deps
+from bot.i18n import language_name, translator
 from bot.runtime.compose import build_deps
 from bot.runtime.web import build_web_app
-from schedules.outbox import Dispatcher
-from storage.db import transaction
-from storage.models import Delivery, Match, Member, Organisation, Post, PostKind, RelayMessage
-from storage.queries import identity_of
+from handlers.slack.mrkdwn import escape
+from storage.models import Delivery, RelayMessage
 from tests import slack_standin
 from tests.conftest import FakeClock
-from tests.schedules_support import clock_sleep, drain_all
-from tests.slack_standin import TEAM, Served, SlackHarness, SlackStandIn, slack_settings
-from tests.telegram_standin import BOT_ID, TOKEN, StandIn, polling, until
+from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
+from tests.telegram_standin import TOKEN, StandIn, buttons, polling
+from tests.walk_support import NEED, OFFER, SlackPerson, TelegramPerson, button_value, deliver, home_buttons, intro_of
 
 standin = slack_standin.standin  # fixture: the Slack Web API stand-in
+EN, ES = translator("en"), translator("es")
 LUCIA = 77
 
 
@@ -37,7 +43,7 @@ class Both:
     clock: FakeClock
 
     async def deliver(self) -> None:
-        await drain_all(self.deps, Dispatcher(self.deps, sleep=clock_sleep(self.clock)), self.clock)
+        await deliver(self.deps, self.clock)
 
 
 @pytest.fixture
@@ -49,6 +55,7 @@ def telegram() -> Iterator[StandIn]:
 
 @pytest.fixture
 async def both(database_url: str, standin: SlackStandIn, telegram: StandIn, clock: FakeClock) -> AsyncIterator[Both]:
+    standin.add_user("U3", name="Fiona", admin=True)  # a workspace admin facilitates the partnership
     settings = slack_settings(database_url, standin, telegram_bot_token=TOKEN, telegram_api_url=telegram.api_url)
     deps = build_deps(settings, clock=clock, migrate=False)
     with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=10) as http:
@@ -57,119 +64,136 @@ async def both(database_url: str, standin: SlackStandIn, telegram: StandIn, cloc
     deps.engine.dispose()
 
 
-async def _telegram_says(both: Both, text: str, *, reply_to: int | None = None) -> str:
-    before = len(both.telegram.sent(LUCIA))
-    both.telegram.message(text, user=LUCIA, name="Lucía", language="es", username="lucia_habitar", reply_to=reply_to)
-    await until(lambda: len(both.telegram.sent(LUCIA)) > before, standin=both.telegram)
-    return str(both.telegram.sent(LUCIA)[-1].params["text"])
+@dataclass
+class Suggested:
+    officer: SlackPerson
+    lucia: TelegramPerson
+    number: int
+    suggestion: int  # Telegram's id of Lucía's message with the suggestion
 
 
-def _slack_says(both: Both, text: str, *, thread: str | None = None) -> None:
-    before = len(both.slack.standin.calls_to("views.publish"))
-    event = {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": text, "team": TEAM}
-    event["ts"] = "1700000000.000900"
-    if thread is not None:
-        event["thread_ts"] = thread
-    assert both.slack.event(event).status_code == 200
-    both.slack.standin.wait_for("views.publish", before + 1)  # the turn is over
+async def _suggested(both: Both) -> Suggested:
+    """The officer's offer (modal) and Lucía's need (in Spanish), suggested to both."""
+    officer = SlackPerson(both.slack, "U1")
+    answer = officer.posts("offer", "Dublin City Council", *OFFER)
+    assert answer.params["text"] == escape(EN.t("core.suggestions_none"))
+    chosen = officer.command("ana@dublincity.ie", "/contact", channel=officer.dm)
+    assert chosen == EN.t("people.contact_set", contact="ana@dublincity.ie")
+
+    lucia = TelegramPerson(both.telegram, LUCIA, "Lucía", username="lucia_habitar")
+    await lucia.says("Hola", html.escape(ES.t("core.language_set", language=language_name("es"))))
+    suggestion = await lucia.posts(ES, "/need", "Cooperativa Habitar", *NEED)
+    text = str(suggestion.params["text"])
+    assert OFFER[0] in text
+    assert "Dublin City Council" in text
+    number = int(button_value([value for _, value in buttons(suggestion.params)], "/accept ").split()[1])
+    # How may peers reach her? The button under the question: her public @username, which Telegram
+    # tells with the press.
+    [question] = [c for c in both.telegram.sent(LUCIA) if ("/contact handle" in dict(buttons(c.params)).values())]
+    handle = ES.t("people.contact_set", contact="@lucia_habitar")
+    await lucia.presses("/contact handle", int(question.params["_message_id"]), html.escape(handle))
+
+    home = officer.home(NEED[0])  # he opens Peerlink's App Home: her need, to answer
+    assert f"/accept {number}" in home_buttons(home)
+    return Suggested(officer, lucia, number, int(suggestion.params["_message_id"]))
 
 
-def _seed(both: Both) -> int:
-    """The Slack officer's offer and the Telegram member's need (in Spanish), suggested together."""
-    with transaction(both.deps.sessions) as session:
-        officer = identity_of(session=session, platform="slack", workspace=TEAM, user_id="U1")
-        member = identity_of(session=session, platform="telegram", workspace=str(BOT_ID), user_id=str(LUCIA))
-        assert officer is not None
-        assert member is not None
-        posts = []
-        for identity, name, city, kind, title, language in (
-            (officer, "Dublin City Council", "Dublin", PostKind.offer, "Social clauses <b>in</b> tenders", "en"),
-            (member, "Cooperativa Habitar", "Lisboa", PostKind.need, "Cláusulas sociales en licitaciones", "es"),
-        ):
-            person = session.get(Member, identity.member_id)
-            assert person is not None
-            organisation = Organisation(community_id=person.community_id, name=name, city=city)
-            session.add(organisation)
-            session.flush()
-            person.organisation_id = organisation.id
-            post = Post(
-                community_id=person.community_id,
-                organisation_id=organisation.id or 0,
-                member_id=person.id,
-                ref=f"r-{kind.value}",
-                kind=kind,
-                title=title,
-                description=title,
-                language=language,
-            )
-            session.add_all([person, post])
-            session.flush()
-            posts.append(post)
-        offer, need = posts
-        match = Match(community_id=need.community_id, need_id=need.id or 0, offer_id=offer.id or 0, score=0.7)
-        session.add(match)
-        session.flush()
-        assert match.id is not None
-        return match.id
+def _slack_ts(deps: Deps, kind: str, member_text: str) -> str:
+    """Slack's ts of a message we delivered (the outbox keeps it, so a thread reply finds its match)."""
+    with deps.sessions() as session:
+        rows = session.exec(select(Delivery).where(Delivery.kind == kind, Delivery.platform == "slack")).all()
+    [ts] = [row.message_id for row in rows if member_text in row.payload["text"]]
+    assert ts is not None
+    return ts
 
 
-async def test_a_slack_officer_and_a_telegram_member_write_to_each_other(both: Both) -> None:
-    _slack_says(both, "help")  # first contact on each platform makes the members
-    await _telegram_says(both, "/start")
-    number = _seed(both)
-    _slack_says(both, f"/accept {number}")
-    await _telegram_says(both, f"/accept {number}")
+async def test_a_slack_officer_and_a_telegram_member_meet_and_write_to_each_other(both: Both) -> None:
+    walk = await _suggested(both)
+    officer, lucia, number = walk.officer, walk.lucia, walk.number
+    await lucia.presses(f"/accept {number}", walk.suggestion, html.escape(ES.t("core.match_accepted", number=number)))
+    officer.presses(f"/accept {number}", escape(EN.t("core.match_introduced", number=number)))
     await both.deliver()
 
-    # Each reads who the other is and how to answer, in their own language and markup.
-    slack_intro = next(
-        call for call in both.slack.standin.calls_to("chat.postMessage") if "Meet Lucía" in call.params["text"]
-    )
-    assert "Meet Lucía (Cooperativa Habitar, Lisboa)" in slack_intro.params["text"]
-    assert "on Telegram, @lucia_habitar (https://t.me/lucia_habitar)" in slack_intro.params["text"]
-    [telegram_intro] = [c for c in both.telegram.sent(LUCIA) if "Dublin City Council" in str(c.params["text"])]
-    text = str(telegram_intro.params["text"])
-    assert "Ana (Dublin City Council, Dublin)" in text
-    assert "responde a este mensaje y lo hago llegar" in text
-    assert "Social clauses &lt;b&gt;in&lt;/b&gt; tenders" in text  # escaped for Telegram's HTML
+    # Each reads who the other is and how to reach them, in their own language and markup.
+    [slack_intro] = officer.received("Meet Lucía")
+    text = slack_intro.params["text"]
+    assert text.startswith(EN.t("core.introduction_both", number=number))
+    reach = EN.t("core.reach_telegram", username="lucia_habitar")
+    assert EN.t("core.introduction_person", person="Lucía (Cooperativa Habitar)", reach=reach) in text
+    assert NEED[0] in text
+    assert "<@" not in text  # no Slack mention of someone on another platform
+    telegram_intro = intro_of(both.telegram, LUCIA, "Ana (Dublin City Council)")
+    told = str(telegram_intro.params["text"])
+    assert told.startswith(html.escape(ES.t("core.introduction_both", number=number)))
+    person = ES.t("core.introduction_person", person="Ana (Dublin City Council)", reach="ana@dublincity.ie")
+    assert html.escape(person) in told
 
-    # A Telegram reply to the introduction reaches the Slack officer, twice, in order, once each.
+    # A Telegram reply to the introduction reaches the officer, twice, in order, once each, escaped.
     intro_id = int(telegram_intro.params["_message_id"])
-    await _telegram_says(both, "¡Hola! <script> & más", reply_to=intro_id)
-    await _telegram_says(both, "Segundo mensaje", reply_to=intro_id)
+    sent = html.escape(ES.t("core.relay_sent", number=number))
+    await lucia.says("¡Hola Ana! <b>negrita</b> & @channel", sent, reply_to=intro_id)
+    await lucia.says("Segundo mensaje", sent, reply_to=intro_id)
     await both.deliver()
-    relayed = [
-        call.params for call in both.slack.standin.calls_to("chat.postMessage") if "writes about" in call.params["text"]
-    ]
-    assert [params["text"].split("\n")[1] for params in relayed] == [
-        "¡Hola! &lt;script&gt; &amp; más",
+    relayed = officer.received(f"writes about #{number}")
+    assert [call.params["text"].split("\n")[1] for call in relayed] == [
+        "¡Hola Ana! &lt;b&gt;negrita&lt;/b&gt; &amp; @channel",
         "Segundo mensaje",
     ]
-    assert relayed[0]["text"].startswith(f"Lucía (Cooperativa Habitar) writes about #{number}:")
-    assert "reply in this message's thread" in relayed[0]["text"]
+    assert relayed[0].params["text"].startswith(f"Lucía (Cooperativa Habitar) writes about #{number}:")
 
-    # The officer answers in the thread of a relayed message: it reaches Lucía on Telegram, escaped.
-    with both.deps.sessions() as session:
-        rows = session.exec(select(Delivery).where(Delivery.kind == "relay", Delivery.platform == "slack")).all()
-    [ts] = [row.message_id for row in rows if "Segundo mensaje" in row.payload["text"]]  # Slack's ts of it
-    assert ts is not None
-    _slack_says(both, "Hi Lucía &lt;b&gt;&amp; team", thread=ts)
+    # He answers in the introduction's thread, as Slack sends it: her Telegram shows what he typed.
+    thread = _slack_ts(both.deps, "introduction", "Meet Lucía")
+    officer.writes(
+        "Hi Lucía &lt;b&gt;bold&lt;/b&gt; &amp; <!channel>",
+        escape(EN.t("core.relay_sent", number=number)),
+        thread=thread,
+    )
     await both.deliver()
-    answer = str(both.telegram.sent(LUCIA)[-1].params["text"])
-    assert answer.startswith(f"Ana (Dublin City Council) escribe sobre #{number}:\nHi Lucía &lt;b&gt;&amp; team")
+    answers = [call for call in both.telegram.sent(LUCIA) if f"#{number}:" in str(call.params["text"])]
+    assert [str(call.params["text"]).split("\n")[:2] for call in answers] == [
+        [f"Ana (Dublin City Council) escribe sobre #{number}:", "Hi Lucía &lt;b&gt;bold&lt;/b&gt; &amp; @channel"]
+    ]
     with both.deps.sessions() as session:
         assert len(session.exec(select(RelayMessage)).all()) == 3
 
-    # /close ends it: the messages are deleted and the officer is told.
-    assert "cerrada" in await _telegram_says(both, f"/close {number}")
+    # /close ends it: what was written is deleted, he is told, and a later answer is refused politely,
+    # in the thread of the message that brought hers as in the introduction's.
+    relayed_ts = _slack_ts(both.deps, "relay", "Segundo mensaje")
+    await lucia.says(f"/close {number}", html.escape(ES.t("core.relay_closed_by_you", number=number)))
     await both.deliver()
-    closed = both.slack.standin.calls_to("chat.postMessage")[-1].params["text"]
-    assert closed == f"The other side closed the conversation about #{number}; what was written in it is deleted."
+    assert len(officer.received(escape(EN.t("core.relay_closed_by_other", number=number)))) == 1
     with both.deps.sessions() as session:
         assert session.exec(select(RelayMessage)).all() == []
-    assert "is closed" in _last_slack_answer(both, f"/reply {number} one more")
+    officer.writes("Still there?", escape(EN.t("core.relay_closed", number=number)), thread=relayed_ts)
+    officer.writes("Hello?", escape(EN.t("core.relay_closed", number=number)), thread=thread)
+    await lucia.says("¿Hola?", html.escape(ES.t("core.relay_closed", number=number)), reply_to=intro_id)
+    await both.deliver()
+    assert not officer.received("¿Hola?")
+    assert not [call for call in both.telegram.sent(LUCIA) if "Still there?" in str(call.params["text"])]
+    with both.deps.sessions() as session:
+        kept = session.exec(select(Delivery).where(Delivery.kind == "relay")).all()
+    relayed_rows = [row for row in kept if row.dedupe_key.startswith(f"relay:{number}:")]
+    assert [row.payload["text"] for row in relayed_rows] == ["", "", ""]  # which messages, not what they said
 
 
-def _last_slack_answer(both: Both, text: str) -> str:
-    _slack_says(both, text)
-    return str(both.slack.standin.calls_to("chat.postMessage")[-1].params["text"])
+async def test_a_facilitator_introduces_them_and_says_so(both: Both) -> None:
+    walk = await _suggested(both)
+    number = walk.number
+    fiona = SlackPerson(both.slack, "U3")
+    assert fiona.command(f"introduce {number}", "/peer") == EN.t("core.match_introduced_by_you", number=number)
+    await both.deliver()
+
+    [slack_intro] = walk.officer.received("Meet Lucía")
+    assert slack_intro.params["text"].startswith(EN.t("core.introduction_by", facilitator="Fiona", number=number))
+    telegram_intro = intro_of(both.telegram, LUCIA, "Ana (Dublin City Council)")
+    told = str(telegram_intro.params["text"])
+    assert told.startswith(html.escape(ES.t("core.introduction_by", facilitator="Fiona", number=number)))
+    both_said_yes = (EN.t("core.introduction_both", number=number), ES.t("core.introduction_both", number=number))
+    assert not any(said in str(call.params["text"]) for call in both.telegram.sent(LUCIA) for said in both_said_yes)
+    assert not walk.officer.received(both_said_yes[0])
+
+    # The introduction is answered like any other.
+    sent = html.escape(ES.t("core.relay_sent", number=number))
+    await walk.lucia.says("Gracias, Fiona", sent, reply_to=int(telegram_intro.params["_message_id"]))
+    await both.deliver()
+    assert len(walk.officer.received("Gracias, Fiona")) == 1

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from bot.ports import Button, Reply
+from bot.ports import Button, Mention, Reply
 from handlers.slack import blocks
-from handlers.slack.mrkdwn import escape, unescape
+from handlers.slack.mrkdwn import escape, received, unescape, with_mentions
 
 
 def test_user_text_never_becomes_markup() -> None:
     assert escape("<!channel> & <@U123>") == "&lt;!channel&gt; &amp; &lt;@U123&gt;"
     assert unescape(escape("a < b & c > d &amp;")) == "a < b & c > d &amp;"
+
+
+def test_only_the_people_the_kernel_named_become_mentions() -> None:
+    text = "Meet Ana (<!channel> & <@U9>) and Bruno"
+    ana, bruno = Mention(5, 8, "U1"), Mention(34, 39, "U2")
+    assert with_mentions(text, [bruno, ana]) == "Meet <@U1> (&lt;!channel&gt; &amp; &lt;@U9&gt;) and <@U2>"
+    rendered = blocks.message(Reply(text=text, mentions=(ana, bruno)))
+    assert rendered["text"] == "Meet <@U1> (&lt;!channel&gt; &amp; &lt;@U9&gt;) and <@U2>"
+    assert rendered["blocks"][0]["text"]["text"] == rendered["text"]
+    # A span that overlaps another, runs past the text or names no Slack user stays plain text.
+    odd = [Mention(5, 8, "U1"), Mention(6, 12, "U2"), Mention(34, 99, "U3"), Mention(23, 28, "U1> <!channel")]
+    assert with_mentions(text, odd) == "Meet <@U1> (&lt;!channel&gt; &amp; &lt;@U9&gt;) and Bruno"
+
+
+def test_a_message_reads_as_typed() -> None:
+    """Slack marks up what people type in a message; the kernel reads the words typed."""
+    typed = "Hi &lt;b&gt; &amp; <!channel> <!here> <!subteam^S1|@team> <#C1|general> <mailto:a@b.org|a@b.org> <@U2>"
+    assert received(typed) == "Hi <b> & @channel @here @team #general a@b.org <@U2>"
+    assert received("see <https://example.org|example.org> or <https://example.org/x>") == (
+        "see example.org or https://example.org/x"
+    )
 
 
 def test_a_reply_becomes_sections_and_buttons() -> None:

@@ -10,6 +10,7 @@ indirectly are marked with `N_("...")` so the catalog test can find every key in
 
 from __future__ import annotations
 
+import string
 import unicodedata
 from collections.abc import Mapping
 from functools import cache
@@ -27,6 +28,7 @@ from bot.config import SUPPORTED_LANGUAGES
 
 LOCALES = Path(__file__).parent / "locales"
 FALLBACK = "en"
+_FORMATTER = string.Formatter()
 
 
 def N_(key: str) -> str:  # gettext's conventional name for "mark, don't translate"
@@ -150,10 +152,29 @@ class Translator:
         if key in load_plurals(FALLBACK):
             count = values.pop("count")
             return self.n(key, count, **values)
-        template = self._translations.gettext(key)
-        if template == key:
-            template = self._fallback.gettext(key)
+        template = self._template(key)
         return template.format(**values) if values else template
+
+    def placed(self, key: str, /, **values: Any) -> tuple[str, dict[str, int]]:
+        """A message (without plural forms) and where in it each value starts, for the adapter to
+        render part of it (a name as a mention): the order of values differs between languages."""
+        parts: list[str] = []
+        starts: dict[str, int] = {}
+        length = 0
+        for literal, field, spec, conversion in _FORMATTER.parse(self._template(key)):
+            parts.append(literal)
+            length += len(literal)
+            if field is None:
+                continue
+            value = str(_FORMATTER.format_field(_FORMATTER.convert_field(values[field], conversion), spec or ""))
+            starts.setdefault(field, length)
+            parts.append(value)
+            length += len(value)
+        return "".join(parts), starts
+
+    def _template(self, key: str) -> str:
+        template = self._translations.gettext(key)
+        return self._fallback.gettext(key) if template == key else template
 
     def n(self, key: str, count: int, /, **values: Any) -> str:
         """A message that counts: gettext's `ngettext` picks the plural form of `count` in this

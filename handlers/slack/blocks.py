@@ -9,7 +9,7 @@ from typing import Any
 from bot.i18n import Translator
 from bot.match_card import MatchCard, card_buttons, card_text
 from bot.ports import Button, Reply
-from handlers.slack.mrkdwn import escape
+from handlers.slack.mrkdwn import escape, with_mentions
 
 SECTION_MAX = 3000  # characters of text in one section block
 BUTTONS_PER_BLOCK = 25  # elements in one actions block
@@ -34,7 +34,11 @@ def chunks(text: str, size: int) -> Iterator[str]:
 
 
 def text_blocks(text: str) -> list[Block]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in chunks(escape(text), SECTION_MAX)]
+    return _sections(escape(text))
+
+
+def _sections(mrkdwn: str) -> list[Block]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in chunks(mrkdwn, SECTION_MAX)]
 
 
 def button(item: Button, action_id: str) -> Block:
@@ -86,10 +90,11 @@ def link_block(label: str, url: str) -> Block:
 def message(reply: Reply, *, link: tuple[str, str] | None = None) -> dict[str, Any]:
     """`chat.postMessage` / `respond` arguments for one reply; `link` is (label, url) for
     replies that point the person to their private conversation with the bot."""
-    blocks = [*text_blocks(reply.text), *button_blocks(reply.buttons, reply.replaces)]
+    text = with_mentions(reply.text, reply.mentions)
+    blocks = [*_sections(text), *button_blocks(reply.buttons, reply.replaces)]
     if reply.private_link and link is not None:
         blocks.append(link_block(*link))
-    return {"text": escape(reply.text)[:FALLBACK_MAX], "blocks": blocks}
+    return {"text": text[:FALLBACK_MAX], "blocks": blocks}
 
 
 def replaces_of(block_id: str | None) -> str | None:

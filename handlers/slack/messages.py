@@ -16,7 +16,7 @@ from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import publish, refresh
 from handlers.slack.bridge import converse
 from handlers.slack.dedupe import new_request
-from handlers.slack.mrkdwn import unescape
+from handlers.slack.mrkdwn import received
 from handlers.slack.send import post_all
 
 
@@ -62,7 +62,7 @@ async def on_message(
     if sender is None:
         return
     deps: Deps = context["deps"]
-    text = unescape(str(event.get("text", "")))
+    text = received(str(event.get("text", "")))
     thread = event.get("thread_ts")
     answered = str(thread) if thread and thread != event.get("ts") else None  # a reply in a thread
     incoming = Incoming(sender=sender, chat=chat_address(team, channel), text=text, reply_to=answered)
