@@ -237,9 +237,9 @@ class Matcher:
         topics = index.topic_matrix()
         scores = np.asarray(weights.text * (terms @ query) + weights.topic * (topics @ topics[row]), dtype=np.float32)
         purpose = index.purpose()
-        scores -= np.float32(purpose.offset)
-        others, cosines = index.cosines_with(row)  # the same kind's rows are never suggested
-        scores[others] += np.float32(purpose.scale) * cosines
+        scores -= np.float32(purpose.offset + purpose.half * float(index.usual(np.asarray([row]))[0]))
+        others, cosines, usual = index.cosines_with(row)  # the same kind's rows are never suggested
+        scores[others] += np.float32(purpose.scale) * cosines - np.float32(purpose.half) * usual
         return np.clip(scores, 0.0, 1.0)
 
     # --- rounds -------------------------------------------------------------------------------
@@ -341,6 +341,7 @@ class Matcher:
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
             semantic=index.vectors(rows),
+            usual=index.usual(rows),
             purpose=index.purpose(),
             organisation=index.organisation.view()[rows],
             member=index.member.view()[rows],
@@ -426,7 +427,8 @@ class Matcher:
         terms = index.term_matrix()
         cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
         part = index.purpose()
-        purpose = part.scale * cosines - part.offset
+        usual = index.usual(need_rows) + index.usual(offer_rows)
+        purpose = part.scale * cosines - part.half * usual - part.offset
         text = np.asarray(terms[need_rows].multiply(terms[offer_rows]).sum(axis=1)).ravel()
         lexical = weights.text * text + weights.topic * topic_cosines
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
