@@ -394,11 +394,14 @@ class CommunityIndex:
         usual = self._config.weights.usual(both[:, 1], int(self.semantic_count[kind]))
         return self.kind_rows[other].view(), both[:, 0], usual
 
-    def usual(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+    def usual(
+        self, rows: npt.NDArray[np.intp], vectors: npt.NDArray[np.float32] | None = None
+    ) -> npt.NDArray[np.float32]:
         """Each row's usual cosine (`config.Weights.usual`): its mean cosine with the other kind's
-        posts, the dot product with their mean vector."""
+        posts, the dot product with their mean vector (`vectors`: the rows' own, when at hand)."""
         found = np.empty(len(rows), dtype=np.float32)
-        vectors, kinds = self.vectors(rows), self.kind.view()[rows]
+        vectors = self.vectors(rows) if vectors is None else vectors
+        kinds = self.kind.view()[rows]
         for kind in (NEED, OFFER):
             other, mine = OFFER if kind == NEED else NEED, kinds == kind
             means = vectors[mine] @ self._mean_vector(other)
