@@ -48,6 +48,7 @@ SYNC_SLACK = timedelta(minutes=2)
 THOROUGH_EVERY = 5.0  # seconds between thorough checks on the instant-suggestion path
 BUILD_CHUNK = 4096
 SPREAD_SAMPLE = 256  # posts of each kind whose cosines measure the community's spread (all, when fewer)
+RESPREAD = 0.01  # share of changed posts after which the spread and the usual cosines are measured again
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,11 @@ class CommunityIndex:
         # Per kind: the sum and number of live sentence vectors, for the mean cosine.
         self.semantic_sum = np.zeros((2, self._encoder.dimension), dtype=np.float64)
         self.semantic_count = np.zeros(2, dtype=np.int64)
-        self._purpose: Purpose | None = None  # made when first needed after a change
+        # The spread and each row's usual cosine (per kind, aligned with `semantic`), measured again
+        # after `RESPREAD` of the posts changed (`_measured`); None: to be measured.
+        self._purpose: Purpose | None = None
+        self._usual: list[npt.NDArray[np.float32]] = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
+        self._changed = 0
         self.term_df = Column(np.int64)
         self.topic_df = np.zeros(len(TOPICS), dtype=np.int64)
         self.post_id = Column(np.int64)
@@ -239,7 +244,7 @@ class CommunityIndex:
         for kind in (NEED, OFFER):
             self.semantic_sum[kind] += vectors[kinds == kind].sum(axis=0, dtype=np.float64)
             self.semantic_count[kind] += int((kinds == kind).sum())
-        self._purpose = None
+        self._changed += len(rows)
         self.post_id.extend([row.id for row in rows])
         self.kind.extend(kinds)
         self.organisation.extend([row.organisation_id for row in rows])
@@ -333,7 +338,7 @@ class CommunityIndex:
         kind = int(self.kind.array[row])
         self.semantic_sum[kind] -= self.semantic[kind].array[self.semantic_at.array[row]]
         self.semantic_count[kind] -= 1
-        self._purpose = None
+        self._changed += 1
         self.alive_count -= 1
         self.changes += 1
 
@@ -386,42 +391,50 @@ class CommunityIndex:
 
     def cosines_with(self, row: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """(rows of the other kind, their sentence cosine with `row`, their usual cosine): one product
-        over half the index (the mean of `row`'s kind rides along as a second column)."""
-        kind = int(self.kind.array[row])
-        other = OFFER if kind == NEED else NEED
-        query = np.stack([self.vectors(np.asarray([row]))[0], self._mean_vector(kind)], axis=1)
-        both = self.semantic[other].view() @ query
-        usual = self._config.weights.usual(both[:, 1], int(self.semantic_count[kind]))
-        return self.kind_rows[other].view(), both[:, 0], usual
+        over half the index."""
+        other = OFFER if self.kind.array[row] == NEED else NEED
+        query = self.vectors(np.asarray([row]))[0]
+        return self.kind_rows[other].view(), self.semantic[other].view() @ query, self._measured()[1][other]
 
-    def usual(
-        self, rows: npt.NDArray[np.intp], vectors: npt.NDArray[np.float32] | None = None
-    ) -> npt.NDArray[np.float32]:
+    def usual(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         """Each row's usual cosine (`config.Weights.usual`): its mean cosine with the other kind's
-        posts, the dot product with their mean vector (`vectors`: the rows' own, when at hand)."""
+        posts, the dot product with their mean vector."""
+        usual = self._measured()[1]
         found = np.empty(len(rows), dtype=np.float32)
-        vectors = self.vectors(rows) if vectors is None else vectors
-        kinds = self.kind.view()[rows]
+        kinds, at = self.kind.view()[rows], self.semantic_at.view()[rows]
         for kind in (NEED, OFFER):
-            other, mine = OFFER if kind == NEED else NEED, kinds == kind
-            means = vectors[mine] @ self._mean_vector(other)
-            found[mine] = self._config.weights.usual(means, int(self.semantic_count[other]))
+            mine = kinds == kind
+            found[mine] = usual[kind][at[mine]]
         return found
 
-    def _mean_vector(self, kind: int) -> npt.NDArray[np.float32]:
-        return np.asarray(self.semantic_sum[kind] / max(int(self.semantic_count[kind]), 1), dtype=np.float32)
-
     def purpose(self) -> Purpose:
-        """How sentence cosines score here (`config.Purpose`): the spread of need-offer cosines is
-        measured on up to `SPREAD_SAMPLE` live posts of each kind (every post in a small community),
-        again after each change."""
-        if self._purpose is None:
+        """How sentence cosines score here (`config.Purpose`)."""
+        return self._measured()[0]
+
+    def _measured(self) -> tuple[Purpose, list[npt.NDArray[np.float32]]]:
+        """The spread (measured on up to `SPREAD_SAMPLE` live posts of each kind: every post in a
+        small community) and the usual cosines, measured again once `RESPREAD` of the posts changed
+        since (after every change in a community under 100 posts): one post more moves neither
+        much, and the products over 100,000 posts would double an instant suggestion's time. Rows
+        added since get their usual cosine against the kinds' current means."""
+        weights = self._config.weights
+        counts = [int(count) for count in self.semantic_count]
+        if self._purpose is None or self._changed >= max(1.0, RESPREAD * self.alive_count):
             needs, offers = self._sample(NEED), self._sample(OFFER)
             cosines = self.vectors(needs) @ self.vectors(offers).T
             variance = float(cosines.var()) if cosines.size else 0.0
-            pairs = int(self.semantic_count[NEED]) * int(self.semantic_count[OFFER])
-            self._purpose = self._config.weights.purpose(variance, pairs)
-        return self._purpose
+            self._purpose = weights.purpose(variance, counts[NEED] * counts[OFFER])
+            self._usual = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
+            self._changed = 0
+        for kind, other in ((NEED, OFFER), (OFFER, NEED)):
+            known = len(self._usual[kind])
+            if known < self.semantic[kind].rows:
+                means = self.semantic[kind].view()[known:] @ self._mean_vector(other)
+                self._usual[kind] = np.concatenate([self._usual[kind], weights.usual(means, counts[other])])
+        return self._purpose, self._usual
+
+    def _mean_vector(self, kind: int) -> npt.NDArray[np.float32]:
+        return np.asarray(self.semantic_sum[kind] / max(int(self.semantic_count[kind]), 1), dtype=np.float32)
 
     def _sample(self, kind: int) -> npt.NDArray[np.int64]:
         """Live rows of one kind, evenly spread, at most `SPREAD_SAMPLE`."""

@@ -344,7 +344,7 @@ class Matcher:
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
             semantic=vectors,
-            usual=index.usual(rows, vectors),
+            usual=index.usual(rows),
             purpose=index.purpose(),
             organisation=index.organisation.view()[rows],
             member=index.member.view()[rows],
@@ -435,7 +435,7 @@ class Matcher:
         need_vectors, offer_vectors = index.vectors(needs), index.vectors(offers)
         cosines = np.einsum("ij,ij->i", need_vectors[need_at], offer_vectors[offer_at])
         part = index.purpose()
-        usual = index.usual(needs, need_vectors)[need_at] + index.usual(offers, offer_vectors)[offer_at]
+        usual = index.usual(needs)[need_at] + index.usual(offers)[offer_at]
         purpose = part.scale * cosines - part.half * usual - part.offset
         lexical = weights.text * text_cosines + weights.topic * topic_cosines
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
