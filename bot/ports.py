@@ -147,6 +147,11 @@ class Encoder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
+    def language_offsets(self) -> npt.NDArray[np.float32]:
+        """Per supported language (rows in `SUPPORTED_LANGUAGES` order), what writing in it adds to
+        a vector whatever the meaning: the matcher takes it off before comparing posts."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

@@ -137,6 +137,12 @@ def post_by_ref(*, session: Session, community_id: int, ref: str) -> Post | None
     return session.exec(select(Post).where(Post.community_id == community_id, Post.ref == ref)).first()
 
 
+def posts_by_ref(*, session: Session, community_id: int, refs: Sequence[str]) -> dict[str, Post]:
+    """The community's posts with these refs (at most a few hundred: one `IN`), by ref."""
+    found = session.exec(select(Post).where(Post.community_id == community_id, col(Post.ref).in_(refs))).all()
+    return {post.ref: post for post in found}
+
+
 def new_post_ref(kind: PostKind) -> str:
     """A stable, unguessable reference for a post created in conversation (imports bring their own)."""
     return f"{kind.value}-{secrets.token_hex(4)}"

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from bot.demo import load_demo
 from bot.deps import Deps
 from bot.matching import UnmatchedReason
-from bot.matching.encoder import DIMENSION, STORED, post_text, unpack
+from bot.matching.encoder import DIMENSION, STORED, measure_language_offsets, post_text, unpack, without_language
 from bot.matching.evaluation import LabelledSet, load
 from bot.members import resolve
 from bot.ports import Sender
@@ -56,6 +56,19 @@ def test_the_cpp_tokenizer_gives_the_vectors_of_the_packaged_pure_python_one(dep
 
     texts = ["Compra pública con cláusulas sociales", "Spółdzielnie socjalne młodzieży", "één œuvre 's nachts"]
     assert np.allclose(deps.encoder.encode(texts), USE(threads=1).encode(texts), atol=1e-6)
+
+
+def test_the_bundled_language_offsets_are_what_the_taxonomy_measures(deps: Deps) -> None:
+    """`language_offsets.npy` is USE's offset of each language, measured on the taxonomy's texts
+    (made again when the taxonomy changes): what writing in Polish adds to a vector, not meaning."""
+    offsets = deps.encoder.language_offsets()
+    assert offsets.shape == (7, deps.encoder.dimension)
+    assert np.allclose(offsets, measure_language_offsets(deps.encoder), atol=2e-3)  # stored as float16
+    assert np.allclose(offsets.sum(axis=0), 0.0, atol=2e-3)
+    vectors = deps.encoder.encode(["Spółdzielnie socjalne", "Cooperativas sociales"])
+    moved = without_language(vectors, np.asarray([6, 1], dtype=np.int8), offsets)  # pl, es
+    assert np.allclose(np.linalg.norm(moved, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(moved[0], (vectors[0] - offsets[6]) / np.linalg.norm(vectors[0] - offsets[6]), atol=1e-6)
 
 
 def test_a_paraphrase_in_another_language_is_found_for_its_purpose(deps: Deps) -> None:
@@ -130,11 +143,13 @@ def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps:
         posts = session.exec(select(Post).order_by(col(Post.id))).all()
         assert all(post.embedding is not None for post in posts)
         index = deps.matcher.index(session, world.community_id)
+        offsets = deps.encoder.language_offsets()
         with index.lock:
             for post in posts:
                 assert post.id is not None
-                row = index.vectors(np.asarray([index.row_of[post.id]]))[0]
-                assert row @ _stored(post) > 0.999
+                at = np.asarray([index.row_of[post.id]])
+                read = without_language(_stored(post)[None, :], index.language.view()[at], offsets)[0]
+                assert index.vectors(at)[0] @ read > 0.999
     again = CliRunner().invoke(cli, ["reindex"], obj={}, env=env)
     assert again.stdout == "Posts given a sentence vector: 0.\n"
 
@@ -187,13 +202,19 @@ def test_the_index_keeps_each_posts_vector_and_the_mean_through_removals_and_a_r
             index.refit()
             live = {ref: post for ref, post in posts.items() if post.status == PostStatus.open}
             rows = np.asarray([index.row_of[post.id] for post in live.values() if post.id is not None])
-            expected = deps.encoder.encode([post_text(post.title, post.description) for post in live.values()])
+            encoded = deps.encoder.encode([post_text(post.title, post.description) for post in live.values()])
+            expected = without_language(encoded, index.language.view()[rows], deps.encoder.language_offsets())
             assert np.allclose(index.vectors(rows), expected, atol=2e-3)  # stored as float16
             kinds = index.kind.view()[rows]
             assert index.semantic_count.tolist() == [int((kinds == 0).sum()), int((kinds == 1).sum())]
             assert np.allclose(index.semantic_sum[1], expected[kinds == 1].sum(axis=0), atol=0.05)
             need = int(rows[kinds == 0][0])
-            others, cosines = index.cosines_with(need)
+            others, cosines, usual = index.cosines_with(need)
             assert set(others.tolist()) == set(rows[kinds == 1].tolist())
             assert np.allclose(cosines, index.vectors(others) @ index.vectors(np.asarray([need]))[0], atol=1e-5)
+            # An offer's usual cosine is its mean cosine with the needs, drawn towards the prior.
+            weights = deps.matcher.config.weights
+            means = (index.vectors(others) @ index.vectors(rows[kinds == 0]).T).mean(axis=1)
+            assert np.allclose(usual, weights.usual(means, int((kinds == 0).sum())), atol=1e-4)
+            assert np.allclose(usual, index.usual(others), atol=1e-5)
         assert "o3-ply-assets" not in [s.offer.ref for s in deps.matcher.suggest(session, posts["n3-plc-domkultury"])]

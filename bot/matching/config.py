@@ -4,35 +4,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from storage.models import MatchStatus
 
 
 @dataclass(frozen=True, slots=True)
 class Purpose:
-    """How a sentence cosine enters a score: `scale * cos - offset`, which is 0 at the floor."""
+    """How sentence cosines score in one community. A pair's purpose part is `semantic * (z - floor)`,
+    where z says how far the pair's cosine stands above what each of the two posts usually gets:
+    `z = (2 cos - usual(need) - usual(offer)) / (2 spread)`, that is
+    `scale * cos - half * usual(need) - half * usual(offer) - offset`. A post's usual cosine is its
+    mean cosine with the other kind's posts (`Weights.usual`); the spread is the community's
+    standard deviation of need-offer cosines (`Weights.purpose`)."""
 
-    scale: float
-    offset: float
+    scale: float  # per unit of the pair's cosine
+    half: float  # per unit of each post's usual cosine
+    offset: float  # the floor, in score
 
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How a pair's score in [0, 1] is made. `semantic` + `topic` + `text` add up to 1: the score is
-    `semantic * purpose + topic * cos(topic vectors) + text * cos(term vectors)`, clipped to [0, 1].
-    `purpose` is the sentence vectors' cosine rescaled so that the community's floor counts as 0:
-    `(cos - floor) / (1 - floor)`, negative below it, so a pair with nothing in common in meaning
-    loses what a shared word alone would give it. The floor is what two unrelated posts of this
-    community get: its mean need-offer cosine (a community that all writes about the social economy
-    sits higher than a mixed one) plus `floor_margin`. Tuned on Peerlink's own labelled sets
-    (tests/data/matching_eval*.json) and the demo partnership (README, Matching)."""
+    """How a pair's score in [0, 1] is made: `purpose + topic * cos(topic vectors) + text *
+    cos(term vectors)`, clipped to [0, 1]. The purpose part (`Purpose`) is `semantic` per standard
+    deviation that the pair's sentence cosine stands above what the need and the offer each usually
+    get, counted from `floor` standard deviations: negative below it, so a pair with nothing in
+    common in meaning loses what a shared word alone would give it. Measuring the cosine against
+    each post's own usual cosines is what makes it fair: a post that is close to everything (a
+    generic "we support the social economy") gets no bonus for it, and a community whose posts all
+    write about the same field has a higher usual cosine than a mixed one. Tuned on Peerlink's own
+    labelled sets (tests/data/matching_eval*.json), a development set and the demo partnership
+    (README, Matching)."""
 
-    semantic: float = 0.7  # what the post is for, in any language and any words (bot/matching/encoder.py)
+    semantic: float = 0.2  # per standard deviation above the floor (bot/matching/encoder.py)
     topic: float = 0.15  # shared taxonomy topics: the bridge between languages
-    text: float = 0.15  # shared stems and cognates: the detail within a topic, and what topics miss
-    floor_margin: float = 0.15  # above the community's mean need-offer cosine
-    # A small community's mean is drawn towards this prior (the mean cosine of unrelated posts
-    # for the USE multilingual encoder), as if it had this many more pairs at the prior:
-    prior_cosine: float = 0.2
+    text: float = 0.1  # shared stems and cognates: the detail within a topic, and what topics miss
+    floor: float = 1.25  # standard deviations above the usual cosines where the purpose part is 0
+    # A small community's usual cosines and spread are drawn towards these priors (what the USE
+    # multilingual encoder gives unrelated posts), as if they had this many more pairs at the prior:
+    prior_cosine: float = 0.22
+    prior_spread: float = 0.1
     prior_pairs: int = 20
     # Inside a post's vectors:
     title: float = 2.0  # a word or topic in the title counts this many times one in the description
@@ -40,15 +52,22 @@ class Weights:
     cognate: float = 1.0  # the 5-letter stem prefix that bridges related languages, against a full stem 1
 
     def __post_init__(self) -> None:
-        parts = (self.semantic, self.topic, self.text)
-        if abs(sum(parts) - 1.0) > 1e-9 or min(parts) < 0:
-            raise ValueError("semantic, topic and text weights must be non-negative and add up to 1")
+        if min(self.semantic, self.topic, self.text) < 0:
+            raise ValueError("semantic, topic and text weights must be non-negative")
 
-    def purpose(self, mean_cosine: float, pairs: int) -> Purpose:
-        """The purpose part for a community whose `pairs` need-offer pairs have this mean cosine."""
-        mean = (mean_cosine * pairs + self.prior_cosine * self.prior_pairs) / (pairs + self.prior_pairs)
-        floor = min(max(mean + self.floor_margin, 0.0), 0.9)
-        return Purpose(self.semantic / (1.0 - floor), self.semantic * floor / (1.0 - floor))
+    def purpose(self, variance: float, pairs: int) -> Purpose:
+        """The purpose part for a community whose `pairs` need-offer pairs have this variance of
+        cosines (a small community's leans on the prior)."""
+        weight = self.prior_pairs / (pairs + self.prior_pairs)
+        spread = float(np.sqrt((1 - weight) * variance + weight * self.prior_spread**2))
+        scale = self.semantic / spread
+        return Purpose(scale, scale / 2, self.semantic * self.floor)
+
+    def usual(self, means: npt.NDArray[np.float32], others: int) -> npt.NDArray[np.float32]:
+        """Posts' usual cosines: their mean cosines with the `others` posts of the other kind,
+        drawn towards the prior in a small community."""
+        weight = self.prior_pairs / (others + self.prior_pairs)
+        return np.asarray(means * np.float32(1 - weight) + np.float32(weight * self.prior_cosine), dtype=np.float32)
 
 
 WEIGHTS = Weights()
@@ -70,7 +89,7 @@ class MatchingConfig:
     weights: Weights = WEIGHTS
     # Below this a pair is not worth a person's time: nothing is shown, "no good match yet".
     # Calibrated with the floor so that the demo's unrelated pairs go while recall holds (README).
-    min_score: float = 0.04
+    min_score: float = 0.02
     capacity: int = 5  # in one round, one offer goes to at most this many needs
     candidates: int = 4  # per need, top_k * candidates pairs compete for the capacity
     block_rows: int = 1024  # needs scored at once in a round (memory: two block_rows x offers floats) ...

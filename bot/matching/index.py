@@ -1,8 +1,8 @@
 """An in-memory vector index of one community's open posts, built lazily, refreshed incrementally.
 
 Rows hold TF-IDF term vectors (sparse), topic vectors (dense, one column per taxonomy topic) and
-sentence vectors (dense, the encoder's, stored with each post), all L2-normalised, so a dot product
-is a cosine. Rows are appended, never moved, until a refit
+sentence vectors (dense, the encoder's, stored with each post, less their language's offset), all
+L2-normalised, so a dot product is a cosine. Rows are appended, never moved, until a refit
 re-weights and compacts everything (after `refit_growth` of changes); a changed post gets a new row
 and its old one is marked dead.
 
@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.matching.config import MatchingConfig, Purpose
-from bot.matching.encoder import post_text, unpack
+from bot.matching.encoder import post_text, unpack, without_language
 from bot.matching.features import Features, PostText, featurise
 from bot.matching.rows import Column, DenseRows, SparseRows
 from bot.matching.text import Normaliser
@@ -47,6 +47,8 @@ NO_END = np.iinfo(np.int32).max
 SYNC_SLACK = timedelta(minutes=2)
 THOROUGH_EVERY = 5.0  # seconds between thorough checks on the instant-suggestion path
 BUILD_CHUNK = 4096
+SPREAD_SAMPLE = 256  # posts of each kind whose cosines measure the community's spread (all, when fewer)
+RESPREAD = 0.01  # share of changed posts after which the spread and the usual cosines are measured again
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,7 @@ class CommunityIndex:
         self._normaliser = normaliser
         self._encoder = encoder
         self._config = config
+        self._offsets = encoder.language_offsets()
         self._reset()
 
     def _reset(self) -> None:
@@ -127,6 +130,11 @@ class CommunityIndex:
         # Per kind: the sum and number of live sentence vectors, for the mean cosine.
         self.semantic_sum = np.zeros((2, self._encoder.dimension), dtype=np.float64)
         self.semantic_count = np.zeros(2, dtype=np.int64)
+        # The spread and each row's usual cosine (per kind, aligned with `semantic`), measured again
+        # after `RESPREAD` of the posts changed (`_measured`); None: to be measured.
+        self._purpose: Purpose | None = None
+        self._usual: list[npt.NDArray[np.float32]] = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
+        self._changed = 0
         self.term_df = Column(np.int64)
         self.topic_df = np.zeros(len(TOPICS), dtype=np.int64)
         self.post_id = Column(np.int64)
@@ -230,12 +238,13 @@ class CommunityIndex:
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
-        vectors = self.sentence_vectors(rows)
+        vectors = without_language(self.sentence_vectors(rows), features.language_numbers(), self._offsets)
         kinds = np.asarray([NEED if row.kind == PostKind.need.value else OFFER for row in rows], dtype=np.int8)
         self._append_vectors(vectors, kinds, start=self.post_id.rows)
         for kind in (NEED, OFFER):
             self.semantic_sum[kind] += vectors[kinds == kind].sum(axis=0, dtype=np.float64)
             self.semantic_count[kind] += int((kinds == kind).sum())
+        self._changed += len(rows)
         self.post_id.extend([row.id for row in rows])
         self.kind.extend(kinds)
         self.organisation.extend([row.organisation_id for row in rows])
@@ -329,6 +338,7 @@ class CommunityIndex:
         kind = int(self.kind.array[row])
         self.semantic_sum[kind] -= self.semantic[kind].array[self.semantic_at.array[row]]
         self.semantic_count[kind] -= 1
+        self._changed += 1
         self.alive_count -= 1
         self.changes += 1
 
@@ -359,6 +369,7 @@ class CommunityIndex:
         self.alive = Column(np.bool_, False)
         self.alive.extend(np.ones(len(keep), dtype=np.bool_))
         self.row_of = {int(post_id): row for row, post_id in enumerate(meta["post_id"])}
+        self._purpose = None
         self.fitted_rows, self.changes = len(keep), 0
 
     # --- what the matcher reads ----------------------------------------------------------------
@@ -378,19 +389,60 @@ class CommunityIndex:
             found[mine] = self.semantic[kind].view()[at[mine]]
         return found
 
-    def cosines_with(self, row: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """(rows of the other kind, their sentence cosine with `row`): one product over half the index."""
+    def cosines_with(self, row: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """(rows of the other kind, their sentence cosine with `row`, their usual cosine): one product
+        over half the index."""
         other = OFFER if self.kind.array[row] == NEED else NEED
         query = self.vectors(np.asarray([row]))[0]
-        return self.kind_rows[other].view(), self.semantic[other].view() @ query
+        return self.kind_rows[other].view(), self.semantic[other].view() @ query, self._measured()[1][other]
+
+    def usual(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        """Each row's usual cosine (`config.Weights.usual`): its mean cosine with the other kind's
+        posts, the dot product with their mean vector."""
+        usual = self._measured()[1]
+        found = np.empty(len(rows), dtype=np.float32)
+        kinds, at = self.kind.view()[rows], self.semantic_at.view()[rows]
+        for kind in (NEED, OFFER):
+            mine = kinds == kind
+            found[mine] = usual[kind][at[mine]]
+        return found
 
     def purpose(self) -> Purpose:
-        """How sentence cosines score here: the mean of every live need-offer pair's cosine is
-        the dot product of the two kinds' mean vectors, kept up to date as posts come and go."""
-        needs, offers = (int(count) for count in self.semantic_count)
-        pairs = needs * offers
-        mean = float(self.semantic_sum[NEED] @ self.semantic_sum[OFFER]) / pairs if pairs else 0.0
-        return self._config.weights.purpose(mean, pairs)
+        """How sentence cosines score here (`config.Purpose`)."""
+        return self._measured()[0]
+
+    def _measured(self) -> tuple[Purpose, list[npt.NDArray[np.float32]]]:
+        """The spread (measured on up to `SPREAD_SAMPLE` live posts of each kind: every post in a
+        small community) and the usual cosines, measured again once `RESPREAD` of the posts changed
+        since (after every change in a community under 100 posts): one post more moves neither
+        much, and the products over 100,000 posts would double an instant suggestion's time. Rows
+        added since get their usual cosine against the kinds' current means."""
+        weights = self._config.weights
+        counts = [int(count) for count in self.semantic_count]
+        if self._purpose is None or self._changed >= max(1.0, RESPREAD * self.alive_count):
+            needs, offers = self._sample(NEED), self._sample(OFFER)
+            cosines = self.vectors(needs) @ self.vectors(offers).T
+            variance = float(cosines.var()) if cosines.size else 0.0
+            self._purpose = weights.purpose(variance, counts[NEED] * counts[OFFER])
+            self._usual = [np.zeros(0, np.float32), np.zeros(0, np.float32)]
+            self._changed = 0
+        for kind, other in ((NEED, OFFER), (OFFER, NEED)):
+            known = len(self._usual[kind])
+            if known < self.semantic[kind].rows:
+                means = self.semantic[kind].view()[known:] @ self._mean_vector(other)
+                self._usual[kind] = np.concatenate([self._usual[kind], weights.usual(means, counts[other])])
+        return self._purpose, self._usual
+
+    def _mean_vector(self, kind: int) -> npt.NDArray[np.float32]:
+        return np.asarray(self.semantic_sum[kind] / max(int(self.semantic_count[kind]), 1), dtype=np.float32)
+
+    def _sample(self, kind: int) -> npt.NDArray[np.int64]:
+        """Live rows of one kind, evenly spread, at most `SPREAD_SAMPLE`."""
+        rows: npt.NDArray[np.int64] = self.kind_rows[kind].view()
+        rows = rows[self.alive.view()[rows]]
+        if len(rows) > SPREAD_SAMPLE:
+            rows = rows[np.linspace(0, len(rows) - 1, SPREAD_SAMPLE).astype(np.intp)]
+        return rows
 
     def open_rows(self, kind: int, today: date) -> npt.NDArray[np.intp]:
         """Rows of live posts of one kind whose `available_until` has not passed."""

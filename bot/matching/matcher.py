@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_, translator
@@ -50,6 +51,7 @@ from storage.models import (
 
 SHARED_TOPICS = 3  # topics named in a reason
 _IN_CHUNK = 900  # ids per `IN (...)` (SQLite's default limit is 999 variables)
+_EMBEDDING: QueryableAttribute[Any] = Post.embedding  # type: ignore[assignment]  # SQLModel types columns as values
 
 
 class UnmatchedReason(StrEnum):
@@ -237,9 +239,9 @@ class Matcher:
         topics = index.topic_matrix()
         scores = np.asarray(weights.text * (terms @ query) + weights.topic * (topics @ topics[row]), dtype=np.float32)
         purpose = index.purpose()
-        scores -= np.float32(purpose.offset)
-        others, cosines = index.cosines_with(row)  # the same kind's rows are never suggested
-        scores[others] += np.float32(purpose.scale) * cosines
+        scores -= np.float32(purpose.offset + purpose.half * float(index.usual(np.asarray([row]))[0]))
+        others, cosines, usual = index.cosines_with(row)  # the same kind's rows are never suggested
+        scores[others] += np.float32(purpose.scale) * cosines - np.float32(purpose.half) * usual
         return np.clip(scores, 0.0, 1.0)
 
     # --- rounds -------------------------------------------------------------------------------
@@ -336,11 +338,13 @@ class Matcher:
         """The open posts of one kind whose authors are not paused (see `eligibility`)."""
         rows = index.open_rows(kind, self._today())
         rows = rows[~np.isin(index.member.view()[rows], _ids(barriers.paused))]
+        vectors = index.vectors(rows)
         return Side(
             rows=rows,
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
-            semantic=index.vectors(rows),
+            semantic=vectors,
+            usual=index.usual(rows),
             purpose=index.purpose(),
             organisation=index.organisation.view()[rows],
             member=index.member.view()[rows],
@@ -394,10 +398,11 @@ class Matcher:
             return []
         topics = index.topic_matrix()
         shared = topics[need_rows] * topics[offer_rows]
-        purpose = self._purpose_carries(index, need_rows, offer_rows, shared.sum(axis=1)).tolist()
-        strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
         terms = index.term_matrix()
         common = terms[need_rows].multiply(terms[offer_rows]).tocsr()
+        text = np.asarray(common.sum(axis=1)).ravel()
+        purpose = self._purpose_carries(index, need_rows, offer_rows, shared.sum(axis=1), text).tolist()
+        strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
         languages = index.language.view()
         # Each pair's shared terms, strongest first (ties in stored order), sorted for all pairs at once.
         pair_of = np.repeat(np.arange(len(need_rows)), np.diff(common.indptr))
@@ -419,16 +424,20 @@ class Matcher:
         need_rows: npt.NDArray[np.intp],
         offer_rows: npt.NDArray[np.intp],
         topic_cosines: npt.NDArray[np.float32],
+        text_cosines: npt.NDArray[np.float32],
     ) -> npt.NDArray[np.bool_]:
         """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
-        and outweighs what shared topics and words give."""
+        and outweighs what shared topics and words give. A round's pairs repeat their posts (three
+        offers a need): each post's vector and usual cosine is read once."""
         weights = self.config.weights
-        terms = index.term_matrix()
-        cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
+        needs, need_at = np.unique(need_rows, return_inverse=True)
+        offers, offer_at = np.unique(offer_rows, return_inverse=True)
+        need_vectors, offer_vectors = index.vectors(needs), index.vectors(offers)
+        cosines = np.einsum("ij,ij->i", need_vectors[need_at], offer_vectors[offer_at])
         part = index.purpose()
-        purpose = part.scale * cosines - part.offset
-        text = np.asarray(terms[need_rows].multiply(terms[offer_rows]).sum(axis=1)).ravel()
-        lexical = weights.text * text + weights.topic * topic_cosines
+        usual = index.usual(needs)[need_at] + index.usual(offers)[offer_at]
+        purpose = part.scale * cosines - part.half * usual - part.offset
+        lexical = weights.text * text_cosines + weights.topic * topic_cosines
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
 
     def _words(
@@ -552,11 +561,14 @@ def _insert_new_pairs(session: Session) -> Any:
 
 
 def _posts(session: Session, ids: Sequence[int]) -> dict[int, Post]:
+    """The posts with these ids, without their sentence vector: the index has it, and a round
+    reads 20,000 posts."""
     found: dict[int, Post] = {}
     unique = sorted(set(ids))
     for start in range(0, len(unique), _IN_CHUNK):
         chunk = unique[start : start + _IN_CHUNK]
-        for post in session.exec(select(Post).where(col(Post.id).in_(chunk))).all():
+        query = select(Post).where(col(Post.id).in_(chunk)).options(defer(_EMBEDDING))
+        for post in session.exec(query).all():
             assert post.id is not None
             found[post.id] = post
     return found

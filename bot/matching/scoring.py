@@ -27,6 +27,7 @@ class Side:
     terms: sp.csr_matrix
     topics: Floats
     semantic: Floats  # sentence vectors
+    usual: Floats  # each post's usual cosine with the other kind's posts
     purpose: Purpose  # how their cosines score in this community
     organisation: Ints
     member: Ints
@@ -48,6 +49,11 @@ class Side:
         return np.ascontiguousarray(self.semantic.T * np.float32(self.purpose.scale), dtype=np.float32)
 
     @cached_property
+    def shift(self) -> Floats:
+        """What each post's usual cosine takes off its pairs' scores (`config.Purpose`)."""
+        return np.asarray(self.usual * np.float32(self.purpose.half), dtype=np.float32)
+
+    @cached_property
     def by_organisation(self) -> tuple[Ints, Ints]:
         """(positions sorted by organisation, their organisations): who belongs to an organisation."""
         order = np.argsort(self.organisation, kind="stable")
@@ -55,7 +61,7 @@ class Side:
 
     def prepare(self) -> None:
         """Make the cached products now (before threads share this side)."""
-        _ = self.terms_t, self.topics_t, self.semantic_t, self.by_organisation
+        _ = self.terms_t, self.topics_t, self.semantic_t, self.shift, self.by_organisation
 
     def of_organisations(self, organisations: Ints) -> tuple[Ints, Ints]:
         """(i, position) for every position of this side whose organisation is `organisations[i]`."""
@@ -121,14 +127,15 @@ class Workspace:
         self.topic = np.empty((rows, offers), dtype=np.float32)
 
     def scores(self, needs: Side, part: slice | npt.NDArray[np.intp], offers: Side) -> Floats:
-        """Dense scores of some needs against all offers: the weighted sum of the three parts
-        (`Weights`), clipped to [0, 1]."""
+        """Dense scores of some needs against all offers: the sum of the three parts (`Weights`),
+        clipped to [0, 1]."""
         needs_terms = needs.terms[part]
         rows = needs_terms.shape[0]
         block: Floats = sp.csr_matrix(needs_terms @ offers.terms_t, dtype=np.float32).toarray(out=self.text[:rows])
         block += np.matmul(needs.topics[part], offers.topics_t, out=self.topic[:rows])
         block += np.matmul(needs.semantic[part], offers.semantic_t, out=self.topic[:rows])
-        block -= np.float32(offers.purpose.offset)
+        block -= (needs.shift[part] + np.float32(offers.purpose.offset))[:, None]
+        block -= offers.shift[None, :]
         return np.clip(block, 0.0, 1.0, out=block)
 
 

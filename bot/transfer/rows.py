@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import N_, normalise_language
 from bot.language import detect_language
+from bot.matching.topic_scan import detect_parts
 from bot.organisations import ORGANISATION_MAX
 from bot.text import clean, one_line
-from bot.topics import BY_SLUG, detect_topics, find_topic
+from bot.topics import BY_SLUG, find_topic
 from bot.transfer.files import Record
 from bot.transfer.problems import ImportFailed, Problem
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, PostFormat, PostKind, PostStatus
@@ -57,6 +58,16 @@ def check_records(records: Sequence[Record], *, default_language: str) -> list[R
         rows.append(row)
     if problems:
         raise ImportFailed(problems)
+    return _with_detected_topics(rows)
+
+
+def _with_detected_topics(rows: list[Row]) -> list[Row]:
+    """Rows that name no topic get the ones found in their text, all in one scan (one text at a
+    time, the taxonomy's regular expressions took half of a 20,000-row import's checks)."""
+    bare = [at for at, row in enumerate(rows) if not row.topics]
+    found = detect_parts([f"{rows[at].title}\n{rows[at].description}" for at in bare])
+    for at, topics in zip(bare, found, strict=True):
+        rows[at] = replace(rows[at], topics=topics)
     return rows
 
 
@@ -104,7 +115,7 @@ def _check(record: Record, default_language: str, problems: list[Problem]) -> Ro
     title = checker.text("title", required=True, limit=TITLE_MAX)
     description = checker.text("description", required=True, limit=DESCRIPTION_MAX, lines=True)
     language = _language(checker, f"{title}\n{description}", default_language)
-    topics = _topics(checker, f"{title}\n{description}", language)
+    topics = _topics(checker, language)
     fmt = checker.choice("format", [value.value for value in PostFormat])
     status = checker.choice("status", [value.value for value in PostStatus])
     until = _date(checker, "available_until")
@@ -131,7 +142,8 @@ def _language(checker: _Checker, text: str, default: str) -> str:
     return found
 
 
-def _topics(checker: _Checker, text: str, language: str) -> list[str]:
+def _topics(checker: _Checker, language: str) -> list[str]:
+    """The topics the row names; none means they are to be detected (`_with_detected_topics`)."""
     raw = checker.record.values.get("topics")
     if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
         names = [str(item) for item in raw]
@@ -146,8 +158,6 @@ def _topics(checker: _Checker, text: str, language: str) -> list[str]:
             checker.problem("topics", N_("transfer.problem_topic"), value=name, choices=", ".join(BY_SLUG))
         elif topic.slug not in slugs:
             slugs.append(topic.slug)
-    if not slugs and not checker.failed:
-        return detect_topics(text, language)
     return slugs
 
 
