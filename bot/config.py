@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # A person's budget of requests (messages, commands, presses) a web process or worker serves.
     requests_per_minute: int = Field(default=30, ge=1)
     requests_per_hour: int = Field(default=300, ge=1)
+    # Offers and needs a person may create in any hour, on every platform together (bot/posts.py).
+    posts_per_hour: int = Field(default=20, ge=1)
 
     # Fernet keys sealing stored credentials (Slack installations), newest first, comma-separated.
     peerlink_secret_key: SecretStr | None = None

@@ -47,9 +47,16 @@ class _Person:
 
 
 class FairScheduler:
-    def __init__(self, limits: Limits | None = None, *, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        counted: Callable[[Turn], None] = lambda _verdict: None,
+    ) -> None:
         self.limits = limits or Limits()
         self._now = now
+        self._counted = counted  # each verdict, for /metrics: how much of a flood was refused
         self._people: dict[str, _Person] = {}
         self._running: asyncio.Semaphore | None = None  # made on first use, inside the running loop
 
@@ -74,25 +81,51 @@ class FairScheduler:
     @asynccontextmanager
     async def turn(self, key: str) -> AsyncIterator[Turn]:
         """`async with scheduler.turn(person) as turn:` — work only when `turn is Turn.run`."""
+        verdict, release = await self.enter(key)
+        try:
+            if verdict is not Turn.run:
+                yield verdict
+                return
+            async with self.running():
+                yield Turn.run
+        finally:
+            release()
+
+    async def enter(self, key: str) -> tuple[Turn, Callable[[], None]]:
+        """The verdict on a person's request; when it is `Turn.run`, it returns once their earlier
+        requests are done, and the person's turn is theirs until `release` is called. For work
+        that is not one block of code (a Slack listener: the profile, the engine, the answers and
+        the App Home); `turn` is the usual way."""
         person = self._people.setdefault(key, _Person())
         verdict = self._admit(person)
+        self._counted(verdict)
         if verdict is not Turn.run:
-            yield verdict
-            return
+            return verdict, lambda: None
+        person.waiting += 1
+        try:
+            await person.lock.acquire()
+        finally:
+            person.waiting -= 1
+            if not person.lock.locked():  # cancelled while still in the queue
+                self._forget_if_idle(key, person)
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                person.lock.release()
+                self._forget_if_idle(key, person)
+
+        return Turn.run, release
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """One of the `overall` places for work running at once, all people together."""
         if self._running is None:
             self._running = asyncio.Semaphore(self.limits.overall)
-        person.waiting += 1
-        waited = False
-        try:
-            async with person.lock:
-                person.waiting -= 1
-                waited = True
-                async with self._running:
-                    yield Turn.run
-        finally:
-            if not waited:  # cancelled while still in the queue
-                person.waiting -= 1
-            self._forget_if_idle(key, person)
+        async with self._running:
+            yield
 
     def _forget_if_idle(self, key: str, person: _Person) -> None:
         if not person.lock.locked() and person.waiting == 0 and not person.admitted:

@@ -93,6 +93,7 @@ class Metrics:
     deliveries: Counter
     delivery_latency: Histogram
     round_seconds: Histogram
+    fair_turns: Counter
     shared: SharedState | None = None
 
     @classmethod
@@ -125,6 +126,10 @@ class Metrics:
             ),
             round_seconds=Histogram(
                 "peerlink_matching_round_seconds", "Duration of a matching round", buckets=SLOW, registry=registry
+            ),
+            fair_turns=Counter(
+                "peerlink_fair_turns", "Requests by the fair scheduler's verdict (run, refused, refused_tell)",
+                ["verdict"], registry=registry,
             ),
         )  # fmt: skip
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -18,10 +19,12 @@ from bot.ports import Encoder
 from bot.text import clean, one_line
 from bot.topics import BY_SLUG
 from storage.models import DESCRIPTION_MAX, TITLE_MAX, Post, PostFormat, PostKind, PostStatus
-from storage.queries import new_post_ref
+from storage.queries import new_post_ref, post_times_of_member
 from storage.types import utcnow
 
 EMPTY = N_("core.error_empty")
+OVER_BUDGET = N_("core.error_post_budget")
+HOUR = timedelta(hours=1)
 
 
 @dataclass
@@ -91,13 +94,29 @@ def check_description(raw: str) -> str:
     return description
 
 
-def save(session: Session, who: Who, draft: PostDraft, *, language: str, encoder: Encoder) -> Post:
-    """Create the post, or update the one being edited; the member's organisation owns it. Its
-    sentence vector is made now, so matching never waits for the encoder."""
+def check_budget(session: Session, who: Who, *, now: datetime, per_hour: int) -> None:
+    """A person creates at most `per_hour` posts in any hour, however they save them (editing one
+    is free); beyond it, UserError saying how many minutes until the next may be saved. The
+    caller keeps the draft, so nothing typed is lost."""
+    created = post_times_of_member(session=session, member_id=who.member_id, since=now - HOUR)
+    if len(created) < per_hour:
+        return
+    free_at = created[-per_hour] + HOUR  # when the oldest post counted against the next one leaves the hour
+    minutes = max(1, math.ceil((free_at - now).total_seconds() / 60))  # rounded up: never "0 minutes"
+    raise UserError(OVER_BUDGET, count=minutes, limit=per_hour)
+
+
+def save(
+    session: Session, who: Who, draft: PostDraft, *, language: str, encoder: Encoder, now: datetime, per_hour: int
+) -> Post:
+    """Create the post (within the person's hourly budget, `check_budget`), or update the one being
+    edited; the member's organisation owns it. Its sentence vector is made now, so matching never
+    waits for the encoder."""
     if who.member.organisation_id is None:
         raise UserError(N_("core.error_no_organisation"))
     post = editable_post(session, who, draft.post_id) if draft.post_id else None
     if post is None:
+        check_budget(session, who, now=now, per_hour=per_hour)
         post = Post(
             community_id=who.community_id,
             organisation_id=who.member.organisation_id,
@@ -105,6 +124,7 @@ def save(session: Session, who: Who, draft: PostDraft, *, language: str, encoder
             ref=new_post_ref(draft.kind),
             kind=draft.kind,
             title="",
+            created_at=now,
         )
     post.title = check_title(draft.title)
     post.description = check_description(draft.description)

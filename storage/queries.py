@@ -155,6 +155,12 @@ def posts_of_member(*, session: Session, member_id: int, include_withdrawn: bool
     return session.exec(query.order_by(col(Post.id))).all()
 
 
+def post_times_of_member(*, session: Session, member_id: int, since: datetime) -> Sequence[datetime]:
+    """When the member created each of their posts (withdrawn ones too) after `since`, oldest first."""
+    query = select(Post.created_at).where(Post.member_id == member_id, col(Post.created_at) > since)
+    return session.exec(query.order_by(col(Post.created_at))).all()
+
+
 def all_posts(*, session: Session, community_id: int) -> Sequence[Post]:
     return session.exec(select(Post).where(Post.community_id == community_id).order_by(col(Post.id))).all()
 

@@ -95,3 +95,25 @@ async def test_a_cancelled_wait_leaves_no_trace() -> None:
     await first
     assert (await asyncio.gather(waiting, return_exceptions=True))[0].__class__ is asyncio.CancelledError
     assert await _hold(scheduler, "me", started, release, "3") is Turn.run
+
+
+async def test_a_turn_entered_is_held_until_released() -> None:
+    """Slack holds a person's turn across a listener's whole work (`enter`), released when it ends."""
+    counted: list[Turn] = []
+    scheduler = FairScheduler(Limits(queued=1, per_minute=100), counted=counted.append)
+    verdict, release = await scheduler.enter("me")
+    assert verdict is Turn.run
+    second = asyncio.create_task(scheduler.enter("me"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not second.done()  # waits for the first to be released
+    assert (await scheduler.enter("me"))[0] is Turn.refused_tell  # one waiting is the most
+    async with scheduler.turn("someone else") as other:
+        assert other is Turn.run  # never behind another person
+    release()
+    release()  # a second release changes nothing
+    verdict, release_second = await asyncio.wait_for(second, timeout=30)
+    assert verdict is Turn.run
+    release_second()
+    assert counted == [Turn.run, Turn.run, Turn.refused_tell, Turn.run]
+    assert (await scheduler.enter("me"))[0] is Turn.run

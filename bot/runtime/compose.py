@@ -46,7 +46,10 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         encoder=encoder,
         matcher=Matcher(clock=clock, encoder=encoder, on_round=metrics.round_seconds.observe),
         metrics=metrics,
-        fairness=FairScheduler(Limits(per_minute=settings.requests_per_minute, per_hour=settings.requests_per_hour)),
+        fairness=FairScheduler(
+            Limits(per_minute=settings.requests_per_minute, per_hour=settings.requests_per_hour),
+            counted=lambda verdict: metrics.fair_turns.labels(verdict=verdict.value).inc(),
+        ),
     )
     # Slack's group DMs are a matter of addressing, not of this process talking to Slack: a
     # facilitator on Telegram may introduce two Slack members, whose worker then delivers it.

@@ -27,12 +27,18 @@ from bot.text import clean
 from handlers.application import registry
 from handlers.application.commands.relay import answer_to_message
 from handlers.application.flows import Outcome
-from handlers.application.flows.engine import FLOWS, end_conversation, park, save_state, start_flow
-from handlers.application.flows.post import save_post
+from handlers.application.flows.engine import (
+    FLOWS,
+    current_state,
+    end_conversation,
+    park,
+    save_state,
+    start_flow,
+    submit_post,
+)
 from handlers.application.turn import Turn
 from storage.db import transaction
 from storage.models import ConversationState
-from storage.queries import conversation_state
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,7 @@ class Conversations:
 
     def submit_post(self, incoming: Incoming, draft: PostDraft, *, organisation: str | None) -> list[Reply]:
         """A post filled in all at once (the Slack modal), saved the way the conversation saves one."""
-        return self._answer(incoming, lambda turn: save_post(turn, draft, organisation=organisation))
+        return self._answer(incoming, lambda turn: submit_post(turn, draft, organisation=organisation))
 
     def _answer(self, incoming: Incoming, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
         with transaction(self.deps.sessions) as session:
@@ -84,17 +90,6 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return (name, rest.strip()) if name else None
 
 
-def _state(turn: Turn) -> ConversationState | None:
-    chat, sender = turn.incoming.chat, turn.incoming.sender
-    return conversation_state(
-        session=turn.session,
-        platform=chat.platform,
-        workspace=chat.workspace,
-        chat=chat.chat,
-        user_id=sender.user_id,
-    )
-
-
 def answered(turn: Turn, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
     """`act`'s replies. A request that cannot be done (`UserError`, from any command, step or save)
     is answered here, once, and nothing it had changed is kept. (The whole transaction is rolled
@@ -109,7 +104,7 @@ def answered(turn: Turn, act: Callable[[Turn], list[Reply]]) -> list[Reply]:
 
 def route(turn: Turn) -> list[Reply]:
     text = clean(turn.incoming.text[:MAX_INPUT])
-    state = _state(turn)
+    state = current_state(turn)
     command = parse_command(text)
     if command is not None:
         return _command(turn, *command, state)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.deps import Deps
 from bot.ports import Sender
+from handlers.slack.bridge import take_turn
 from handlers.slack.people import Directory
 from storage.db import SessionFactory, transaction
 from storage.models import SeenEvent
@@ -54,8 +55,13 @@ async def first_time(deps: Deps, body: dict[str, Any]) -> bool:
 async def new_request(
     context: AsyncBoltContext, client: AsyncWebClient, body: dict[str, Any], team: str, user: str
 ) -> Sender | None:
-    """After the ack: who sent this request, or None when it is Slack retrying one already handled."""
-    if not await first_time(context["deps"], body):
-        return None
+    """After the ack, first of all: the person's turn for the rest of the listener (`take_turn`),
+    then who sent this request; None when it is over their budget or Slack retrying one already
+    handled."""
+    deps: Deps = context["deps"]
     directory: Directory = context["directory"]
+    if not await take_turn(deps, client, directory, team, user):
+        return None
+    if not await first_time(deps, body):
+        return None
     return await directory.sender(client, team, user)

@@ -3,7 +3,6 @@ post is saved, confirmed in a private message with its instant matches, and the 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -11,9 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.ports import Incoming
-from handlers.application.conversation import Conversations
 from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import refresh
+from handlers.slack.bridge import submit
 from handlers.slack.dedupe import new_request
 from handlers.slack.modals import CALLBACK, read_submission
 from handlers.slack.people import Directory
@@ -40,8 +39,7 @@ async def on_post_submission(
     directory: Directory = context["directory"]
     channel = await directory.dm_channel(client, team, user)
     incoming = Incoming(sender=asker, chat=chat_address(team, channel), text="")
-    submit = Conversations(deps).submit_post
-    replies = await asyncio.to_thread(submit, incoming, submission.draft, organisation=submission.organisation)
+    replies = await submit(deps, incoming, submission.draft, organisation=submission.organisation)
     await post_all(client, channel, replies)
     await refresh(client, deps, asker)
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.errors import UserError
 from bot.ports import Reply
+from bot.posts import OVER_BUDGET, PostDraft
 from bot.text import shorten
 from handlers.application.flows import Flow, FlowState, Outcome, Parked
-from handlers.application.flows.post import KIND_KEYS, NEED, OFFER, first_step, new_state, on_title, prompt
+from handlers.application.flows.post import (
+    KIND_KEYS,
+    NEED,
+    OFFER,
+    first_step,
+    new_state,
+    on_title,
+    prompt,
+    save_post,
+    summary_reply,
+)
 from handlers.application.turn import Turn
 from storage.models import ConversationState, ParkedDraft, Post
-from storage.queries import parked_draft
+from storage.queries import conversation_state, parked_draft
 from storage.types import utcnow
 
 FLOWS: dict[str, Flow] = {OFFER.name: OFFER, NEED.name: NEED}
@@ -32,6 +44,36 @@ def start_flow(turn: Turn, flow: Flow, args: str, post: Post | None = None) -> l
         outcome = on_title(turn, args, state) if step == "title" and args else Outcome(step, prompt(turn, step, state))
     save_state(turn, _new_row(turn, flow), outcome, state)
     return outcome.replies
+
+
+def current_state(turn: Turn) -> ConversationState | None:
+    """The conversation going on in this chat with this person, if any."""
+    chat, sender = turn.incoming.chat, turn.incoming.sender
+    return conversation_state(
+        session=turn.session,
+        platform=chat.platform,
+        workspace=chat.workspace,
+        chat=chat.chat,
+        user_id=sender.user_id,
+    )
+
+
+def submit_post(turn: Turn, draft: PostDraft, *, organisation: str | None) -> list[Reply]:
+    """A post filled in all at once (the Slack modal), saved the way the conversation saves one.
+    Over the person's hourly budget of new posts (`bot.posts.check_budget`) nothing is lost: the
+    draft waits in this chat as a conversation at its summary, as a conversation's own draft does,
+    and its Save button keeps it once the hour allows."""
+    try:
+        return save_post(turn, draft, organisation=organisation)
+    except UserError as problem:
+        if problem.key != OVER_BUDGET:
+            raise
+        said = turn.say(problem.key, **problem.values)
+    current = current_state(turn)
+    notes = [park(turn, current)] if current is not None else []
+    state = FlowState(post=draft)
+    save_state(turn, _new_row(turn, FLOWS[draft.kind.value]), Outcome("summary"), state)
+    return [said, *notes, summary_reply(turn, state)]
 
 
 def _new_row(turn: Turn, flow: Flow) -> ConversationState:

@@ -323,7 +323,15 @@ def save_post(turn: Turn, draft: PostDraft, *, organisation: str | None = None) 
     organisation named (when asked), the post checked and stored, confirmed with its matches."""
     if organisation is not None:
         join_organisation(turn, organisation)
-    post = save(turn.session, turn.who, draft, language=turn.tr.language, encoder=turn.deps.encoder)
+    post = save(
+        turn.session,
+        turn.who,
+        draft,
+        language=turn.tr.language,
+        encoder=turn.deps.encoder,
+        now=turn.deps.clock.now(),
+        per_hour=turn.deps.settings.posts_per_hour,
+    )
     if draft.post_id is not None:  # an edit: what was suggested on the old text is scored again
         rescore_pending(turn.session, turn.deps.matcher, post, now=turn.deps.clock.now())
     replies = saved_replies(turn, post, updated=draft.post_id is not None)
