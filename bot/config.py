@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     reminder_offsets: str = "24h,1h"
     port: int = 8000
     worker_port: int = 9100  # the worker's own /healthz, /readyz and /metrics
+    # On SIGTERM, serve lets Slack's work after an acknowledgement finish for at most this long.
+    stop_grace_seconds: float = Field(default=10, gt=0)
     # finished conversations, drafts and delivered messages' texts are kept this long (bot/privacy/retention.py)
     retention_days: int = Field(default=90, ge=1)
 

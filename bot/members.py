@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session
 
 from bot.i18n import normalise_language, pick_language
+from bot.log_context import note
 from bot.organisations import join, named
 from bot.ports import Sender
 from storage.models import Community, Identity, Member
@@ -77,7 +78,14 @@ def zone(name: str | None) -> ZoneInfo:
 
 
 def resolve(session: Session, sender: Sender) -> Who:
-    """Find or create the member for `sender`; refresh what the platform told us (locale, timezone)."""
+    """Find or create the member for `sender`; refresh what the platform told us (locale, timezone).
+    From here on, the work under way logs their community (`bot.log_context`)."""
+    who = _resolve(session, sender)
+    note(community=who.community_id)
+    return who
+
+
+def _resolve(session: Session, sender: Sender) -> Who:
     identity = _identity(session, sender) or _claim_waiting(session, sender)
     if identity is None:
         created = _create(session, sender)

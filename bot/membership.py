@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from bot.log_context import note
 from bot.members import Who
 from bot.ports import Address, Incoming, Platform
 from bot.readers import channel_for
@@ -69,6 +70,7 @@ def admit(session: Session, who: Who, incoming: Incoming) -> bool:
     if group is not None and group.community_id != member.community_id:
         member.community_id = group.community_id
         who.community = session.get(Community, group.community_id) or who.community
+        note(community=group.community_id)
     member.admitted = True
     session.add(member)
     return True

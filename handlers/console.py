@@ -32,6 +32,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from bot.deps import Deps
 from bot.i18n import N_, Translator, translator
+from bot.log_context import about
 from bot.organisations import key
 from bot.ports import Address, Attachment, DeliveryError, Incoming, Platform, Reply, Sender, SentRef
 from handlers.application.conversation import Conversations
@@ -125,11 +126,12 @@ class Console:
         in_channel = is_channel_command(text)
         chat = self.channel if in_channel else self.address
         incoming = Incoming(sender=self.sender, chat=chat, text=text, is_private=not in_channel)
-        try:
-            replies = self.conversations.handle(incoming)
-        except Exception as problem:  # the adapter's error boundary, as bolt's and PTB's error handlers
-            log.error("could not answer %r: %r", text[:80], problem, exc_info=log.isEnabledFor(logging.DEBUG))
-            return [self._words().t("console.error")]
+        with about(platform="console"):
+            try:
+                replies = self.conversations.handle(incoming)
+            except Exception as problem:  # the adapter's error boundary, as bolt's and PTB's error handlers
+                log.error("could not answer %r: %r", text[:80], problem, exc_info=log.isEnabledFor(logging.DEBUG))
+                return [self._words().t("console.error")]
         return [self._show(reply) for reply in replies]
 
     def farewell(self) -> str:

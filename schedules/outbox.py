@@ -258,7 +258,7 @@ class Dispatcher:
 
     async def _deliver(self, row: Delivery, in_flight: asyncio.Semaphore, report: TickReport) -> None:
         try:
-            with about(platform=row.platform, delivery=row.id):
+            with about(platform=row.platform, community=row.community_id, delivery=row.id):
                 await self._deliver_one(row, report)
         finally:
             in_flight.release()

@@ -61,6 +61,7 @@ class SlackStandIn:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, Failure] = {}
+        self.held: dict[str, threading.Event] = {}
         self.socket_url = ""  # where apps.connections.open sends Socket Mode clients
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -111,6 +112,13 @@ class SlackStandIn:
 
     def fail(self, method: str, failure: Failure) -> None:
         self.failures[method] = failure
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls to `method` are recorded when they come but answered only once the returned event
+        is set: the app's work after such a call waits for the test."""
+        release = threading.Event()
+        self.held[method] = release
+        return release
 
     def calls_to(self, method: str) -> list[Call]:
         with self.lock:
@@ -257,6 +265,9 @@ class SlackStandIn:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") if auth else params.get("token")
                 standin._record(Call(method, params, token))
+                held = standin.held.get(method)
+                if held is not None:
+                    held.wait(PATIENCE)
                 failure = standin._failure(method)
                 if failure is not None:
                     self._reply(failure.status, failure.body, failure.headers)

@@ -1,15 +1,32 @@
-"""The Slack endpoint over real HTTP: signatures, the fast ack, retries, slash commands."""
+"""The Slack endpoint over real HTTP: signatures, the fast ack, retries, slash commands, and the
+work after an ack finished when `peerlink serve` stops."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import httpx
 from sqlmodel import select
 
 from bot.i18n import translator
 from storage.models import SeenEvent
 from tests import slack_standin
-from tests.slack_standin import Failure, SlackHarness
+from tests.slack_standin import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Failure,
+    SlackHarness,
+    SlackStandIn,
+    command_body,
+    signed_headers,
+)
+from tests.waiting import PATIENCE, wait_until
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
@@ -69,3 +86,58 @@ def test_a_failure_after_the_ack_is_told_politely(slack: SlackHarness) -> None:
     apology = slack.standin.wait_for_prefix("respond:")[0]
     assert apology.params["response_type"] == "ephemeral"
     assert apology.params["text"] == translator("en").t("slack.error_generic")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _ready(http: httpx.Client) -> bool:
+    try:
+        return http.get("/readyz").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_serve_stopped_right_after_an_ack_still_answers_then_exits_cleanly(
+    database_url: str, standin: SlackStandIn, tmp_path: Path
+) -> None:
+    release = standin.hold("users.info")  # the work after the ack waits for the test
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": standin.api_url,
+        "LOG_LEVEL": "INFO",
+        "STOP_GRACE_SECONDS": str(PATIENCE),  # a bound that never binds on a busy machine
+    }
+    command = [sys.executable, "-m", "bot.runtime.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        serve = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=out)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=PATIENCE) as http:
+            wait_until(lambda: _ready(http), what="serve ready", seen=log.read_text)
+            body = command_body(standin, "/matches")
+            headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+            since = standin.mark()
+            assert http.post("/slack/events", content=body, headers=headers).status_code == 200  # the ack
+        standin.wait_for("users.info")  # the listener is at work, held
+        serve.send_signal(signal.SIGTERM)
+        wait_until(
+            lambda: "waiting for 1 Slack listener" in log.read_text(), what="the stop waiting", seen=log.read_text
+        )
+        release.set()
+        answer = standin.wait_for_prefix("respond:", since=since)[0]
+        assert answer.params["response_type"] == "ephemeral"
+        assert serve.wait(timeout=PATIENCE) == 0
+    finally:
+        release.set()
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()

@@ -81,7 +81,7 @@ def test_http_needs_the_signing_secret_unless_socket_mode(sqlite_url: str) -> No
         settings = Settings(_env_file=None, database_url=sqlite_url, slack_bot_token="xoxb-1", **values)  # type: ignore[call-arg]
         deps = build_deps(settings, clock=FakeClock(), migrate=False)
         try:
-            return [getattr(route, "path", "") for route in slack_routes(deps)]
+            return [getattr(route, "path", "") for route in slack_routes(deps)[0]]
         finally:
             deps.engine.dispose()
 

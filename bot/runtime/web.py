@@ -31,7 +31,10 @@ def build_web_app(deps: Deps) -> Starlette:
     if deps.settings.slack_enabled:
         from handlers.slack.web import slack_routes
 
-        routes += slack_routes(deps)
+        slack, slack_lifespan = slack_routes(deps)
+        routes += slack
+        if slack_lifespan is not None:
+            lifespans.append(slack_lifespan)
     paths = [route.path for route in routes if isinstance(route, Route)]
     middleware = [Middleware(RequestMetrics, metrics=deps.metrics, routes=paths)]
     return Starlette(routes=routes, middleware=middleware, lifespan=_together(lifespans))
@@ -50,7 +53,9 @@ def _together(lifespans: list[Lifespan]) -> Lifespan:
     return lifespan
 
 
-GRACE_SECONDS = 20  # on SIGTERM, requests in flight get this long to finish
+# On SIGTERM, requests in flight get this long to finish; then the lifespans stop (Slack's work
+# after the acks gets STOP_GRACE_SECONDS more).
+GRACE_SECONDS = 20
 
 
 class _Server(uvicorn.Server):

@@ -1,9 +1,13 @@
 """Slack's routes in the `peerlink serve` app: one endpoint for events, commands, interactivity
-and options, plus the OAuth install page and redirect in multi-workspace mode."""
+and options, plus the OAuth install page and redirect in multi-workspace mode; and a lifespan that,
+when the app stops, lets the work that follows each acknowledgement finish (`in_flight`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.requests import Request
@@ -14,21 +18,33 @@ from bot.deps import Deps
 from bot.log_context import about
 from handlers.slack import gate
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
+from handlers.slack.in_flight import ListenerTasks
 
 EVENTS_PATH = "/slack/events"
 
 log = logging.getLogger(__name__)
 
+Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
-def slack_routes(deps: Deps) -> list[BaseRoute]:
+
+def slack_routes(deps: Deps) -> tuple[list[BaseRoute], Lifespan | None]:
+    """The routes, and the lifespan to add to the web app (None when there are no routes)."""
     if deps.settings.slack_signing_secret is None:
         # Without it no request can be verified, and unverified requests are never served.
         if deps.settings.slack_app_token is not None:
             log.info("Slack runs in Socket Mode (the worker); no HTTP endpoint without SLACK_SIGNING_SECRET")
-            return []
+            return [], None
         raise RuntimeError("SLACK_SIGNING_SECRET is required to receive Slack requests over HTTP")
     app = build_app(deps)
     handler = AsyncSlackRequestHandler(app)
+    listeners = ListenerTasks(app)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # the server has stopped taking requests and answered those in flight
+            await listeners.finish(deps.settings.stop_grace_seconds)
 
     secret = deps.settings.slack_signing_secret.get_secret_value()
 
@@ -52,4 +68,4 @@ def slack_routes(deps: Deps) -> list[BaseRoute]:
             Route(INSTALL_PATH, endpoint, methods=["GET"]),
             Route(REDIRECT_PATH, endpoint, methods=["GET"]),
         ]
-    return routes
+    return routes, lifespan
