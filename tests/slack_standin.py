@@ -61,6 +61,7 @@ class SlackStandIn:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, Failure] = {}
+        self.holds: dict[str, threading.Event] = {}  # methods whose answers wait until released
         self.socket_url = ""  # where apps.connections.open sends Socket Mode clients
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -86,6 +87,8 @@ class SlackStandIn:
         return self
 
     def stop(self) -> None:
+        for method in list(self.holds):
+            self.release(method)
         self.server.shutdown()
         self.server.server_close()
 
@@ -111,6 +114,25 @@ class SlackStandIn:
 
     def fail(self, method: str, failure: Failure) -> None:
         self.failures[method] = failure
+
+    def hold(self, method: str) -> None:
+        """Calls to `method` are recorded, then answered only once `release(method)` is called: Slack
+        being slow, at the moment a test chooses (e.g. to cut the database while a request is in
+        the middle of its work)."""
+        with self.lock:
+            self.holds[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        with self.lock:
+            held = self.holds.pop(method, None)
+        if held is not None:
+            held.set()
+
+    def _wait_if_held(self, method: str) -> None:
+        with self.lock:
+            held = self.holds.get(method)
+        if held is not None:
+            held.wait(PATIENCE)
 
     def calls_to(self, method: str) -> list[Call]:
         with self.lock:
@@ -257,6 +279,7 @@ class SlackStandIn:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") if auth else params.get("token")
                 standin._record(Call(method, params, token))
+                standin._wait_if_held(method)
                 failure = standin._failure(method)
                 if failure is not None:
                     self._reply(failure.status, failure.body, failure.headers)

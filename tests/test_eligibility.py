@@ -135,9 +135,7 @@ def paused_community(sqlite_url: str) -> str:
 
 
 def test_match_record_leaves_out_paused_authors(paused_community: str) -> None:
-    result = CliRunner().invoke(
-        cli, ["match", "--record"], obj={}, env={"DATABASE_URL": paused_community}
-    )
+    result = CliRunner().invoke(cli, ["match", "--record"], obj={}, env={"DATABASE_URL": paused_community})
     assert result.exit_code == 0, result.stderr
     assert "Need Foxtrot" not in result.stdout  # paused need: not in the round at all
     assert "Offer Charlie" not in result.stdout  # paused offer

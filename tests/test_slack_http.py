@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.i18n import translator
-from storage.models import SeenEvent
+from storage.models import InboxEvent, InboxStatus
 from tests import slack_standin
 from tests.slack_standin import Failure, SlackHarness
 
@@ -60,12 +60,17 @@ def test_a_retried_event_runs_once(slack: SlackHarness) -> None:
     slack.served.settled()
     assert len(slack.standin.calls_to("chat.postMessage")) == 1
     with slack.deps.sessions() as session:
-        assert session.exec(select(SeenEvent.key)).all() == ["slack:event:EvSAME"]
+        stored = session.exec(select(InboxEvent)).one()  # stored before the first ack, settled after
+        assert (stored.key, stored.status, stored.attempts) == ("slack:event:EvSAME", InboxStatus.done, 1)
 
 
-def test_a_failure_after_the_ack_is_told_politely(slack: SlackHarness) -> None:
+def test_a_failure_after_the_ack_is_kept_to_be_tried_again(slack: SlackHarness) -> None:
     slack.standin.fail("views.open", Failure(200, {"ok": False, "error": "expired_trigger_id"}))
     assert slack.command("/offer", "something").status_code == 200
-    apology = slack.standin.wait_for_prefix("respond:")[0]
-    assert apology.params["response_type"] == "ephemeral"
-    assert apology.params["text"] == translator("en").t("slack.error_generic")
+    slack.served.settled()
+    answered = [call for call in slack.standin.calls if call.method.startswith("respond:")]
+    assert answered == []  # no apology yet: the worker tries again (tests/test_inbox.py)
+    with slack.deps.sessions() as session:
+        stored = session.exec(select(InboxEvent)).one()
+    assert (stored.status, stored.attempts, stored.last_error) == (InboxStatus.pending, 1, "SlackApiError")
+    assert stored.next_attempt_at == slack.deps.clock.now() + timedelta(seconds=10)

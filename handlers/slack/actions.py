@@ -16,8 +16,7 @@ from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh
 from handlers.slack.blocks import PRESS, replaces_of
 from handlers.slack.bridge import converse, dm_link
-from handlers.slack.dedupe import new_request
-from handlers.slack.people import Directory
+from handlers.slack.people import Directory, asker
 
 
 async def _in_message(client: AsyncWebClient, channel: str, ts: str, replies: list[Reply], replace: str | None) -> None:
@@ -39,9 +38,7 @@ async def on_press(
 ) -> None:
     await ack()
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    sender = await new_request(context, client, body, team, user)
-    if sender is None:
-        return
+    sender = await asker(context, client, team, user)
     deps: Deps = context["deps"]
     directory: Directory = context["directory"]
     container: dict[str, Any] = body.get("container") or {}

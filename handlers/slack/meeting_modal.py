@@ -20,8 +20,7 @@ from handlers.slack import send
 from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh
 from handlers.slack.bridge import converse
-from handlers.slack.dedupe import new_request
-from handlers.slack.people import Directory
+from handlers.slack.people import Directory, asker
 from storage.db import transaction
 from storage.models import TITLE_MAX
 
@@ -105,9 +104,7 @@ async def on_meeting_submission(
 ) -> None:
     await ack()
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    sender = await new_request(context, client, body, team, user)
-    if sender is None:
-        return
+    sender = await asker(context, client, team, user)
     deps: Deps = context["deps"]
     directory: Directory = context["directory"]
     channel = str(json.loads(view.get("private_metadata") or "{}").get("channel") or "")

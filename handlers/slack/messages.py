@@ -15,8 +15,8 @@ from bot.ports import Incoming, Reply
 from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import publish, refresh
 from handlers.slack.bridge import converse
-from handlers.slack.dedupe import new_request
 from handlers.slack.mrkdwn import unescape
+from handlers.slack.people import asker
 from handlers.slack.send import post_all
 
 
@@ -44,9 +44,8 @@ async def on_file(
 ) -> None:
     """Files are not passed on: say so politely, in the person's language."""
     team, channel = team_of(body, event), str(event["channel"])
-    sender = await new_request(context, client, body, team, str(event.get("user", "")))
-    if sender is not None:
-        await post_all(client, channel, [Reply(text=translator(pick_language(sender.locale)).t("slack.text_only"))])
+    sender = await asker(context, client, team, str(event.get("user", "")))
+    await post_all(client, channel, [Reply(text=translator(pick_language(sender.locale)).t("slack.text_only"))])
 
 
 async def on_message(
@@ -58,9 +57,7 @@ async def on_message(
     if not is_person_writing(event):
         return
     team, channel = team_of(body, event), str(event["channel"])
-    sender = await new_request(context, client, body, team, str(event["user"]))
-    if sender is None:
-        return
+    sender = await asker(context, client, team, str(event["user"]))
     deps: Deps = context["deps"]
     text = unescape(str(event.get("text", "")))
     thread = event.get("thread_ts")
@@ -76,9 +73,8 @@ async def on_home_opened(
 ) -> None:
     if event.get("tab") != "home":
         return
-    sender = await new_request(context, client, body, team_of(body, event), str(event["user"]))
-    if sender is not None:
-        await publish(client, context["deps"], sender)
+    sender = await asker(context, client, team_of(body, event), str(event["user"]))
+    await publish(client, context["deps"], sender)
 
 
 def register(app: AsyncApp) -> None:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -70,3 +71,9 @@ class Directory:
             response = await client.conversations_open(users=user_id)
             self._dms[key] = str((response.get("channel") or {}).get("id") or user_id)
         return self._dms[key]
+
+
+async def asker(context: AsyncBoltContext, client: AsyncWebClient, team_id: str, user_id: str) -> Sender:
+    """Who sent this request, from the directory our middleware put in the context."""
+    directory: Directory = context["directory"]
+    return await directory.sender(client, team_id, user_id)

@@ -14,9 +14,8 @@ from bot.ports import Incoming
 from handlers.application.conversation import Conversations
 from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import refresh
-from handlers.slack.dedupe import new_request
 from handlers.slack.modals import CALLBACK, read_submission
-from handlers.slack.people import Directory
+from handlers.slack.people import Directory, asker
 from handlers.slack.send import post_all
 
 
@@ -33,17 +32,15 @@ async def on_post_submission(
         return
     await ack()  # closes the modal; saving happens after
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    asker = await new_request(context, client, body, team, user)
-    if asker is None:
-        return
+    sender = await asker(context, client, team, user)
     deps: Deps = context["deps"]
     directory: Directory = context["directory"]
     channel = await directory.dm_channel(client, team, user)
-    incoming = Incoming(sender=asker, chat=chat_address(team, channel), text="")
+    incoming = Incoming(sender=sender, chat=chat_address(team, channel), text="")
     submit = Conversations(deps).submit_post
     replies = await asyncio.to_thread(submit, incoming, submission.draft, organisation=submission.organisation)
     await post_all(client, channel, replies)
-    await refresh(client, deps, asker)
+    await refresh(client, deps, sender)
 
 
 def register(app: AsyncApp) -> None:
