@@ -16,9 +16,11 @@ while the lease lasts, and a process that died (or gave up) leaves the row to be
 its lease has passed. When the database is unreachable at the moment of the ack, nothing can be
 stored: adapters then refuse the delivery (HTTP 503), and Slack and Telegram deliver it again later.
 
-The answer reaches the person at most once in practice: a row is processed again only after a
-failure, and the window for a repeat is the one of the outbox (an answer sent, then the process lost
-before `settled` could record it).
+An event is processed again only after an attempt failed, and the whole turn runs again: a
+database failure before the turn committed rolls it back, so the person gets the answer once. A
+turn that failed after its work was committed or part of its answer sent (Slack or Telegram
+refusing a reply) may repeat that part; so may a process lost after answering and before recording
+the end (the outbox's window, kept small by settling right after each turn).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The key is the event id for events (Slack retries an event with the same id) and
 signed body for commands and interactions (each is sent once; a second copy is the same bytes, a
 replay). The listener's end is recorded by `on_error` (handlers/slack/errors.py) when it failed and
 by `Settle`, bolt's listener completion handler, when it did not. A request that reaches no listener
-of ours (an event of our own bot, one we do not listen to) is settled by the route at once.
+of ours (an event of our own bot, one we do not listen to) is settled by the route once answered.
 """
 
 from __future__ import annotations
