@@ -26,6 +26,7 @@ the end (the outbox's window, kept small by settling right after each turn).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col
 
@@ -96,17 +97,30 @@ def receive(
 ) -> Attempt | None:
     """Store an event before its ack, claimed by the caller; None when its key was stored before (a
     repeated delivery). Raises SQLAlchemyError when the database is unreachable: then do not ack."""
-    row = InboxEvent(
-        key=key[:200], platform=platform, payload=payload, received_at=now, claimed_until=now + policy.lease
-    )
+    until = now + policy.lease
+    values = {"key": key[:200], "platform": platform, "payload": payload, "received_at": now, "claimed_until": until}
+    statement = insert(InboxEvent).values(status=InboxStatus.processing, attempts=1, **values)
     try:
-        with transaction(sessions) as session:
-            session.add(row)
-            session.flush()
+        with transaction(sessions) as session:  # one statement, no unit of work: it sits on the ack's path
+            row_id = session.execute(statement.returning(col(InboxEvent.id))).scalar_one()
     except IntegrityError:
         return None
-    assert row.id is not None
-    return Attempt(id=row.id, number=1, platform=platform, payload=payload, claimed_until=now + policy.lease)
+    return Attempt(id=row_id, number=1, platform=platform, payload=payload, claimed_until=until)
+
+
+async def stored(
+    sessions: SessionFactory,
+    *,
+    key: str,
+    platform: str,
+    payload: dict[str, Any],
+    clock: Clock,
+    policy: InboxPolicy,
+) -> Attempt | None:
+    """`receive`, on a worker thread: the event loop goes on acknowledging other requests."""
+    now = clock.now()
+    call = functools.partial(receive, sessions, key=key, platform=platform, payload=payload, now=now, policy=policy)
+    return await asyncio.to_thread(call)
 
 
 def _ending(attempt: Attempt, *, now: datetime, policy: InboxPolicy) -> tuple[Outcome, dict[str, Any]]:

@@ -10,7 +10,6 @@ of ours (an event of our own bot, one we do not listen to) is settled by the rou
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.deps import Deps
-from bot.inbox import Attempt, Outcome, inbox_policy, receive, settled
+from bot.inbox import Attempt, Outcome, inbox_policy, settled
+from bot.inbox import stored as inbox_stored
 
 INBOX = "inbox"  # bolt context key: the `Held` request
 
@@ -49,10 +49,10 @@ async def store(deps: Deps, body: bytes, payload: dict[str, Any], content_type: 
     Raises SQLAlchemyError when the database is unreachable."""
     key = key_of(body, payload)
     assert key is not None
-    stored = {"body": body.decode("utf-8"), "content_type": content_type}
+    kept = {"body": body.decode("utf-8"), "content_type": content_type}
     policy = inbox_policy(deps.settings)
-    attempt = await asyncio.to_thread(
-        receive, deps.sessions, key=key, platform="slack", payload=stored, now=deps.clock.now(), policy=policy
+    attempt = await inbox_stored(
+        deps.sessions, key=key, platform="slack", payload=kept, clock=deps.clock, policy=policy
     )
     return Held(attempt) if attempt is not None else None
 

@@ -26,7 +26,7 @@ from telegram.ext import Application
 from bot.deps import Deps
 from bot.fairness import FairScheduler
 from bot.i18n import pick_language, translator
-from bot.inbox import Attempt, Outcome, Replay, inbox_policy, receive, settled
+from bot.inbox import Attempt, Outcome, Replay, inbox_policy, settled, stored
 from handlers.telegram.fairness import FairUpdates
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,12 @@ class TelegramInbox:
     async def store(self, update: Update) -> bool:
         """False for an update stored before (a repeated delivery). Raises SQLAlchemyError when the
         database is unreachable."""
-        attempt = await asyncio.to_thread(
-            receive,
+        attempt = await stored(
             self.deps.sessions,
             key=f"telegram:{self.bot_id}:{update.update_id}",
             platform="telegram",
             payload=update.to_dict(),
-            now=self.deps.clock.now(),
+            clock=self.deps.clock,
             policy=inbox_policy(self.deps.settings),
         )
         if attempt is not None:
@@ -109,7 +108,7 @@ class StoringQueue(asyncio.Queue[object]):
         pause = 1.0
         while True:
             try:
-                stored = await self.inbox.store(item)
+                new = await self.inbox.store(item)
                 break
             except SQLAlchemyError:
                 log.warning(
@@ -117,7 +116,7 @@ class StoringQueue(asyncio.Queue[object]):
                 )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, STORE_RETRY_MAX)
-        if stored:
+        if new:
             await super().put(item)
 
 
