@@ -28,14 +28,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import CursorResult, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from bot.backoff import backoff
@@ -43,6 +44,7 @@ from bot.config import Settings
 from bot.ports import Clock
 from storage.db import SessionFactory, transaction
 from storage.models import InboxEvent, InboxStatus
+from storage.queries import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -92,35 +94,90 @@ class Attempt:
 Replay = Callable[[Attempt], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An event as it arrives: its platform id (`key`) and what it takes to process it again."""
+
+    key: str
+    platform: str
+    payload: dict[str, Any]
+
+
 def receive(
-    sessions: SessionFactory, *, key: str, platform: str, payload: dict[str, Any], now: datetime, policy: InboxPolicy
-) -> Attempt | None:
-    """Store an event before its ack, claimed by the caller; None when its key was stored before (a
-    repeated delivery). Raises SQLAlchemyError when the database is unreachable: then do not ack."""
+    sessions: SessionFactory, arrivals: Sequence[Arrival], *, now: datetime, policy: InboxPolicy
+) -> list[Attempt | None]:
+    """Store events before their acks, in one transaction, each claimed by its caller; None for one
+    whose key was stored before (a repeated delivery). Raises SQLAlchemyError when the database is
+    unreachable: then do not ack."""
     until = now + policy.lease
-    values = {"key": key[:200], "platform": platform, "payload": payload, "received_at": now, "claimed_until": until}
-    statement = insert(InboxEvent).values(status=InboxStatus.processing, attempts=1, **values)
-    try:
-        with transaction(sessions) as session:  # one statement, no unit of work: it sits on the ack's path
-            row_id = session.execute(statement.returning(col(InboxEvent.id))).scalar_one()
-    except IntegrityError:
-        return None
-    return Attempt(id=row_id, number=1, platform=platform, payload=payload, claimed_until=until)
+    rows = [
+        {
+            "key": arrival.key[:200],
+            "platform": arrival.platform,
+            "payload": arrival.payload,
+            "status": InboxStatus.processing,
+            "attempts": 1,
+            "received_at": now,
+            "claimed_until": until,
+        }
+        for arrival in arrivals
+    ]
+    with transaction(sessions) as session:
+        ids = insert_new(session, InboxEvent, rows, key="key")
+    attempts: list[Attempt | None] = []
+    for arrival in arrivals:
+        row_id = ids.pop(arrival.key[:200], None)  # popped: the same key twice here is a repeat too
+        found = None if row_id is None else Attempt(row_id, 1, arrival.platform, arrival.payload, until)
+        attempts.append(found)
+    return attempts
 
 
-async def stored(
-    sessions: SessionFactory,
-    *,
-    key: str,
-    platform: str,
-    payload: dict[str, Any],
-    clock: Clock,
-    policy: InboxPolicy,
-) -> Attempt | None:
-    """`receive`, on a worker thread: the event loop goes on acknowledging other requests."""
-    now = clock.now()
-    call = functools.partial(receive, sessions, key=key, platform=platform, payload=payload, now=now, policy=policy)
-    return await asyncio.to_thread(call)
+@dataclass
+class _Batch:
+    waiting: list[tuple[Arrival, asyncio.Future[Attempt | None]]] = field(default_factory=list)
+    writer: asyncio.Task[None] | None = None  # writes while some are waiting, then ends
+
+
+class Receiver:
+    """Stores what arrives while an earlier store is being written in one transaction after it (one
+    thread hop, one commit): in a burst, an ack waits for a few inserts rather than one per request."""
+
+    def __init__(self, sessions: SessionFactory, clock: Clock, settings: Settings) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.settings = settings
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = weakref.WeakKeyDictionary()
+
+    async def receive(self, arrival: Arrival) -> Attempt | None:
+        """`receive` for one event; raises SQLAlchemyError when the database is unreachable."""
+        loop = asyncio.get_running_loop()
+        batch = self._batches.setdefault(loop, _Batch())
+        done: asyncio.Future[Attempt | None] = loop.create_future()
+        batch.waiting.append((arrival, done))
+        if batch.writer is None:
+            batch.writer = loop.create_task(self._write(batch))
+        return await done
+
+    async def _write(self, batch: _Batch) -> None:
+        try:
+            while batch.waiting:
+                taken, batch.waiting = batch.waiting, []
+                policy = inbox_policy(self.settings)
+                call = functools.partial(
+                    receive, self.sessions, [a for a, _ in taken], now=self.clock.now(), policy=policy
+                )
+                try:
+                    results = await asyncio.to_thread(call)
+                except Exception as error:  # the database is away: every one of them is refused
+                    for _, done in taken:
+                        if not done.done():
+                            done.set_exception(error)
+                    continue
+                for (_, done), attempt in zip(taken, results, strict=True):
+                    if not done.done():  # its request is gone: the worker takes the row up after its lease
+                        done.set_result(attempt)
+        finally:
+            batch.writer = None
 
 
 def _ending(attempt: Attempt, *, now: datetime, policy: InboxPolicy) -> tuple[Outcome, dict[str, Any]]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, CursorResult, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -226,6 +227,15 @@ def forget_inbox_events(*, session: Session, before: datetime) -> int:
     settled = col(InboxEvent.status).in_([InboxStatus.done, InboxStatus.failed])
     statement = delete(InboxEvent).where(settled, col(InboxEvent.received_at) < before)
     return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def insert_new(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], *, key: str) -> dict[Any, int]:
+    """Insert, in one statement, the rows whose unique `key` is not taken yet (ON CONFLICT DO NOTHING:
+    a row already there, or an earlier one of `rows`, wins); returns key -> id of those inserted."""
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
+    return {found: row_id for row_id, found in session.execute(statement.returning(table.c.id, table.c[key]))}
 
 
 def claim_rows(

@@ -21,8 +21,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.deps import Deps
-from bot.inbox import Attempt, Outcome, inbox_policy, settled
-from bot.inbox import stored as inbox_stored
+from bot.inbox import Arrival, Attempt, Outcome, Receiver, inbox_policy, settled
 
 INBOX = "inbox"  # bolt context key: the `Held` request
 
@@ -44,16 +43,13 @@ def key_of(body: bytes, payload: dict[str, Any]) -> str | None:
     return f"slack:body:{hashlib.sha256(body).hexdigest()}"
 
 
-async def store(deps: Deps, body: bytes, payload: dict[str, Any], content_type: str) -> Held | None:
+async def store(receiver: Receiver, body: bytes, payload: dict[str, Any], content_type: str) -> Held | None:
     """The request held for bolt, or None when it was stored before (a retry or a replay).
     Raises SQLAlchemyError when the database is unreachable."""
     key = key_of(body, payload)
     assert key is not None
     kept = {"body": body.decode("utf-8"), "content_type": content_type}
-    policy = inbox_policy(deps.settings)
-    attempt = await inbox_stored(
-        deps.sessions, key=key, platform="slack", payload=kept, clock=deps.clock, policy=policy
-    )
+    attempt = await receiver.receive(Arrival(key, "slack", kept))
     return Held(attempt) if attempt is not None else None
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.deps import Deps
+from bot.inbox import Receiver
 from bot.log_context import about
 from handlers.slack import gate, inbox
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
@@ -34,6 +35,7 @@ def slack_routes(deps: Deps) -> list[BaseRoute]:
     handler = AsyncSlackRequestHandler(app)
 
     secret = deps.settings.slack_signing_secret.get_secret_value()
+    receiver = Receiver(deps.sessions, deps.clock, deps.settings)
 
     async def events(request: Request) -> Response:
         with deps.metrics.slack_ack_seconds.time():
@@ -51,7 +53,7 @@ def slack_routes(deps: Deps) -> list[BaseRoute]:
 
     async def stored_then_handled(request: Request, body: bytes, payload: dict[str, Any]) -> Response:
         try:
-            held = await inbox.store(deps, body, payload, request.headers.get("content-type", ""))
+            held = await inbox.store(receiver, body, payload, request.headers.get("content-type", ""))
         except SQLAlchemyError:
             # Not stored, so not acknowledged: a 503 makes Slack send it again (events are retried
             # three times within the hour; a command or a press shows the person it failed).

@@ -26,7 +26,7 @@ from telegram.ext import Application
 from bot.deps import Deps
 from bot.fairness import FairScheduler
 from bot.i18n import pick_language, translator
-from bot.inbox import Attempt, Outcome, Replay, inbox_policy, settled, stored
+from bot.inbox import Arrival, Attempt, Outcome, Receiver, Replay, inbox_policy, settled
 from handlers.telegram.fairness import FairUpdates
 
 log = logging.getLogger(__name__)
@@ -41,18 +41,13 @@ class TelegramInbox:
         self.deps = deps
         self.bot_id = bot_id
         self.held: dict[int, Attempt] = {}
+        self.receiver = Receiver(deps.sessions, deps.clock, deps.settings)
 
     async def store(self, update: Update) -> bool:
         """False for an update stored before (a repeated delivery). Raises SQLAlchemyError when the
         database is unreachable."""
-        attempt = await stored(
-            self.deps.sessions,
-            key=f"telegram:{self.bot_id}:{update.update_id}",
-            platform="telegram",
-            payload=update.to_dict(),
-            clock=self.deps.clock,
-            policy=inbox_policy(self.deps.settings),
-        )
+        key = f"telegram:{self.bot_id}:{update.update_id}"
+        attempt = await self.receiver.receive(Arrival(key, "telegram", update.to_dict()))
         if attempt is not None:
             self.held[update.update_id] = attempt
         return attempt is not None
