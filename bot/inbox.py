@@ -1,9 +1,10 @@
 """The inbox: nothing is lost after the ack.
 
 An incoming event (a Slack event, command or interaction; a Telegram update) is stored before the
-platform gets its acknowledgement, under its platform id (`receive`); a repeated delivery finds the
-row there and is acknowledged without being processed again. The process that stored it processes
-it at once, holding a lease on the row; how the attempt ended is then recorded (`settled`):
+platform gets its acknowledgement, under its platform id (`receive`; a `Receiver` writes the events
+arriving together in one transaction); a repeated delivery finds the row there and is acknowledged
+without being processed again. The process that stored it processes it at once, holding a lease on
+the row; how the attempt ended is then recorded (`settled`):
 
 - it worked: the row is `done` and its payload (the person's text) is emptied;
 - it failed (any exception, the database dropping mid-way included): the row waits for its next

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.deps import Deps
 from bot.i18n import translator
+from bot.inbox import Arrival, InboxPolicy, receive
 from bot.runtime.compose import build_deps
 from bot.runtime.web import build_web_app
 from bot.runtime.worker import run_worker
@@ -319,3 +320,23 @@ async def test_a_polled_update_is_confirmed_only_once_it_is_stored(
     (row,) = _rows(database_url)
     assert (row.key, row.status) == (f"telegram:{telegram_standin.BOT_ID}:{update_id}", InboxStatus.done)
     assert sum(HELP in text for text in _sent(telegram_api, since, 78)) == 1
+
+
+def test_events_stored_together_are_told_apart_and_repeats_refused(deps: Deps) -> None:
+    """What arrives together is written in one statement (bot.inbox.Receiver): each gets its own row
+    and claim, and a key seen before — in the database or earlier in the same batch — is a repeat."""
+    first, again, other = (
+        Arrival("k:1", "slack", {"n": 1}),
+        Arrival("k:1", "slack", {"n": 2}),
+        Arrival("k:2", "slack", {}),
+    )
+    stored = receive(deps.sessions, [first, again, other], now=deps.clock.now(), policy=InboxPolicy())
+    assert [attempt is not None for attempt in stored] == [True, False, True]
+    assert len({attempt.id for attempt in stored if attempt is not None}) == 2
+    assert receive(deps.sessions, [again], now=deps.clock.now(), policy=InboxPolicy()) == [None]
+    with deps.sessions() as session:
+        rows = session.exec(select(InboxEvent).order_by(col(InboxEvent.id))).all()
+    assert [(row.key, row.payload, row.status, row.attempts) for row in rows] == [
+        ("k:1", {"n": 1}, InboxStatus.processing, 1),
+        ("k:2", {}, InboxStatus.processing, 1),
+    ]
