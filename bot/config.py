@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # Offers and needs a person may create in any hour, on every platform together (bot/posts.py).
     posts_per_hour: int = Field(default=20, ge=1)
 
+    # Incoming events that fail after their ack are tried again (bot/inbox.py): this many attempts in
+    # all, the first retry after INBOX_RETRY_SECONDS, each next one twice as late (at most 5 minutes).
+    inbox_attempts: int = Field(default=6, ge=1, le=20)
+    inbox_retry_seconds: float = Field(default=10.0, gt=0, le=300)
+
     # Fernet keys sealing stored credentials (Slack installations), newest first, comma-separated.
     peerlink_secret_key: SecretStr | None = None
 

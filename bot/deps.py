@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.fairness import FairScheduler
+from bot.inbox import Replay
 from bot.matching import Matcher
 from bot.matching.encoder import UniversalSentenceEncoder
 from bot.metrics import Metrics
@@ -35,5 +36,7 @@ class Deps:
     matcher: Matcher = field(default_factory=Matcher)
     # fair turns for the work after an acknowledgement: one person's flood never delays another
     fairness: FairScheduler = field(default_factory=FairScheduler)
+    # platform -> how a stored incoming event is processed again (bot/inbox.py); adapters register theirs
+    inbox: dict[str, Replay] = field(default_factory=dict)
     # counters and histograms of this process, and the database gauges (bot/metrics.py)
     metrics: Metrics = field(default_factory=Metrics.create)

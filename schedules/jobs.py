@@ -102,12 +102,14 @@ def apply_retention(deps: Deps) -> int:
         relays = end_idle_relays(session, now=deps.clock.now())  # their messages are deleted with them
     if relays:
         log.info("retention: closed %d relays idle for %d days", relays, IDLE.days)
-    if any((purged.conversations, purged.drafts, purged.payloads, purged.parked)):
+    if any((purged.conversations, purged.drafts, purged.payloads, purged.parked, purged.inbox)):
         log.info(
-            "retention: deleted %d conversations, %d drafts, %d parked messages; emptied %d sent messages",
+            "retention: deleted %d conversations, %d drafts, %d parked messages, %d incoming events;"
+            " emptied %d sent messages",
             purged.conversations,
             purged.drafts,
             purged.parked,
+            purged.inbox,
             purged.payloads,
         )
-    return purged.conversations + purged.drafts + purged.payloads + purged.parked + relays
+    return purged.conversations + purged.drafts + purged.payloads + purged.parked + purged.inbox + relays

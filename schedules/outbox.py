@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
+from bot.backoff import backoff
 from bot.deliveries import payload_to_reply
 from bot.deps import Deps
 from bot.log_context import about
@@ -56,6 +57,7 @@ from bot.roles import facilitators
 from schedules.rates import Limiter, Rate, RateGate, platform_rates
 from storage.db import transaction
 from storage.models import Delivery, DeliveryStatus
+from storage.queries import claim_rows
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,7 @@ class OutboxPolicy:
     send_timeout: timedelta = SEND_TIMEOUT  # a send still hanging then is retried later
 
     def backoff(self, attempts: int) -> timedelta:
-        delay: timedelta = self.backoff_base * (2 ** max(0, attempts - 1))
-        return min(self.backoff_cap, delay)
+        return backoff(attempts, base=self.backoff_base, cap=self.backoff_cap)
 
 
 @dataclass
@@ -129,24 +130,18 @@ def claim(session: Session, *, now: datetime, platforms: Sequence[str], policy: 
     ).all()
     for key in abandoned:
         log.warning("claiming %s again after its lease expired (a worker died mid-send?)", key)
-    ids = (
-        select(Delivery.id)
-        .where(_due(now), col(Delivery.platform).in_(platforms))
-        .order_by(col(Delivery.due_at), col(Delivery.id))
-        .limit(policy.batch_size)
+    rows = claim_rows(
+        session,
+        Delivery,
+        due=and_(_due(now), col(Delivery.platform).in_(platforms)),
+        values={
+            "status": DeliveryStatus.sending,
+            "claimed_until": now + policy.lease,
+            "attempts": col(Delivery.attempts) + 1,
+        },
+        order_by=(col(Delivery.due_at), col(Delivery.id)),
+        limit=policy.batch_size,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    rows = session.scalars(
-        update(Delivery)
-        .where(col(Delivery.id).in_(ids.scalar_subquery()), _due(now))
-        .values(
-            status=DeliveryStatus.sending,
-            claimed_until=now + policy.lease,
-            attempts=col(Delivery.attempts) + 1,
-        )
-        .returning(Delivery)
-    ).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id or 0))
 
 

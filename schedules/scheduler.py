@@ -1,6 +1,7 @@
 """APScheduler 3 wiring: a few fixed jobs with explicit ids, never one job per message.
 
-The database is the source of truth for time: jobs plan outbox rows and the dispatcher sends them,
+The database is the source of truth for time: jobs plan outbox rows and the dispatcher sends them
+(`retry_inbox` takes up incoming events that failed, on the dispatcher's rhythm),
 so the scheduler keeps only its in-memory job list (no job store holding clients, nothing pickled)
 and a restart loses nothing. Every job replaces an existing one of the same id, coalesces missed
 runs into one and never runs twice at once.
@@ -24,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.deps import Deps
 from schedules import jobs
+from schedules.inbox import retry_inbox
 from schedules.outbox import Dispatcher, TickReport
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ PLANNERS = {
     "plan_nudges": (jobs.plan_nudges, 6 * 3600),
     "apply_retention": (jobs.apply_retention, 3600),
 }
-JOB_IDS = ("dispatch_outbox", *PLANNERS)
+JOB_IDS = ("dispatch_outbox", "retry_inbox", *PLANNERS)
 JOB_OPTIONS: dict[str, Any] = {"replace_existing": True, "coalesce": True, "max_instances": 1}
 
 T = TypeVar("T")
@@ -91,6 +93,11 @@ def build_scheduler(
     """The worker's scheduler; planners run once at start (catching up after downtime), then regularly."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(outbox.run, "interval", seconds=dispatch_every, id="dispatch_outbox", **JOB_OPTIONS)
+
+    async def retry(deps: Deps) -> int:  # incoming events that failed after their ack (schedules/inbox.py)
+        return await outbox.running.track(retry_inbox(deps))
+
+    scheduler.add_job(retry, "interval", seconds=dispatch_every, args=[deps], id="retry_inbox", **JOB_OPTIONS)
     start = datetime.now(UTC)
     for job_id, (function, seconds) in PLANNERS.items():
         job = outbox.running.planner(function)

@@ -379,13 +379,28 @@ class Invite(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class SeenEvent(SQLModel, table=True):
-    """An inbound platform event already handled (e.g. Slack `event_id`), so a retried delivery —
-    to this process or another — never repeats the work."""
+class InboxStatus(StrEnum):
+    processing = "processing"  # claimed by a process until `claimed_until`
+    pending = "pending"  # failed; tried again from `next_attempt_at`
+    done = "done"
+    failed = "failed"  # given up after the last attempt; the person was told
+
+
+class InboxEvent(SQLModel, table=True):
+    """An incoming platform event (a Slack event, command or interaction; a Telegram update), stored
+    before it is acknowledged and processed from here (bot/inbox.py). `key` is its platform id, so a
+    delivery repeated — to this process or another — is recognised and never processed twice."""
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    platform: str = Field(max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # emptied once settled
+    status: InboxStatus = Field(default=InboxStatus.processing, sa_type=_enum(InboxStatus), index=True)
+    attempts: int = Field(default=1)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class SlackInstallation(SQLModel, table=True):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, CursorResult, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -19,19 +20,21 @@ from storage.models import (
     Delivery,
     DeliveryStatus,
     Identity,
+    InboxEvent,
+    InboxStatus,
     Member,
     Organisation,
     ParkedDraft,
     Post,
     PostKind,
     PostStatus,
-    SeenEvent,
     SlackInstallation,
     SlackOAuthState,
     Workspace,
 )
 
 T = TypeVar("T", bound=SQLModel)
+Claimable = TypeVar("Claimable", bound=SQLModel)
 
 
 def insert_or_fetch(session: Session, insert: Callable[[], object], fetch: Callable[[], T | None]) -> T | None:
@@ -231,9 +234,41 @@ def slack_oauth_state(*, session: Session, state: str) -> SlackOAuthState | None
     return session.exec(select(SlackOAuthState).where(SlackOAuthState.state == state)).first()
 
 
-def forget_seen_events(*, session: Session, before: datetime) -> None:
-    """Drop the request ids remembered for deduplication that are older than `before`."""
-    session.execute(delete(SeenEvent).where(col(SeenEvent.created_at) < before))
+def forget_inbox_events(*, session: Session, before: datetime) -> int:
+    """Delete settled inbox rows received before `before`: their keys have stopped repeats long enough."""
+    settled = col(InboxEvent.status).in_([InboxStatus.done, InboxStatus.failed])
+    statement = delete(InboxEvent).where(settled, col(InboxEvent.received_at) < before)
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def insert_new(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], *, key: str) -> dict[Any, int]:
+    """Insert, in one statement, the rows whose unique `key` is not taken yet (ON CONFLICT DO NOTHING:
+    a row already there, or an earlier one of `rows`, wins); returns key -> id of those inserted."""
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
+    return {found: row_id for row_id, found in session.execute(statement.returning(table.c.id, table.c[key]))}
+
+
+def claim_rows(
+    session: Session,
+    model: type[Claimable],
+    *,
+    due: ColumnElement[bool],
+    values: dict[str, Any],
+    order_by: Sequence[Any],
+    limit: int,
+) -> list[Claimable]:
+    """Claim up to `limit` rows that are `due` by setting `values` (a status, a lease) in one
+    statement: `UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING …`. On
+    PostgreSQL the sub-select skips rows another process is claiming at that moment; on SQLite the
+    one UPDATE is atomic (one writer at a time). The outbox and the inbox both claim this way."""
+    key = model.__table__.c.id  # type: ignore[attr-defined]
+    ids = select(key).where(due).order_by(*order_by).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    statement = update(model).where(key.in_(ids.scalar_subquery()), due).values(**values).returning(model)
+    return list(session.scalars(statement).all())
 
 
 def private_chat_owner(

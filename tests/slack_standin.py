@@ -61,7 +61,7 @@ class SlackStandIn:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, Failure] = {}
-        self.held: dict[str, threading.Event] = {}
+        self.holds: dict[str, threading.Event] = {}  # methods whose answers wait until released
         self.socket_url = ""  # where apps.connections.open sends Socket Mode clients
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -87,6 +87,8 @@ class SlackStandIn:
         return self
 
     def stop(self) -> None:
+        for method in list(self.holds):
+            self.release(method)
         self.server.shutdown()
         self.server.server_close()
 
@@ -113,12 +115,24 @@ class SlackStandIn:
     def fail(self, method: str, failure: Failure) -> None:
         self.failures[method] = failure
 
-    def hold(self, method: str) -> threading.Event:
-        """Calls to `method` are recorded when they come but answered only once the returned event
-        is set: the app's work after such a call waits for the test."""
-        release = threading.Event()
-        self.held[method] = release
-        return release
+    def hold(self, method: str) -> None:
+        """Calls to `method` are recorded, then answered only once `release(method)` is called: Slack
+        being slow, at the moment a test chooses (e.g. to cut the database while a request is in
+        the middle of its work)."""
+        with self.lock:
+            self.holds[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        with self.lock:
+            held = self.holds.pop(method, None)
+        if held is not None:
+            held.set()
+
+    def _wait_if_held(self, method: str) -> None:
+        with self.lock:
+            held = self.holds.get(method)
+        if held is not None:
+            held.wait(PATIENCE)
 
     def calls_to(self, method: str) -> list[Call]:
         with self.lock:
@@ -265,9 +279,7 @@ class SlackStandIn:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") if auth else params.get("token")
                 standin._record(Call(method, params, token))
-                held = standin.held.get(method)
-                if held is not None:
-                    held.wait(PATIENCE)
+                standin._wait_if_held(method)
                 failure = standin._failure(method)
                 if failure is not None:
                     self._reply(failure.status, failure.body, failure.headers)

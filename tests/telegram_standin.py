@@ -79,6 +79,7 @@ class State:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     statuses: dict[tuple[str, str], str] = field(default_factory=dict)  # (chat, user) -> status
     lock: threading.Condition = field(default_factory=threading.Condition)
+    holds: dict[str, threading.Event] = field(default_factory=dict)  # methods answered once released
 
 
 def _user(user_id: int, name: str = "Ana", language: str | None = "en", *, bot: bool = False) -> dict[str, Any]:
@@ -125,6 +126,8 @@ class StandIn:
         return self
 
     def stop(self) -> None:
+        for method in list(self.state.holds):
+            self.release(method)
         with self.state.lock:
             self.state.lock.notify_all()
         self.server.shutdown()
@@ -229,6 +232,17 @@ class StandIn:
         with self.state.lock:
             failure = Failure(status, description, retry_after, None if chat_id is None else str(chat_id))
             self.state.failures.setdefault(method, []).append(failure)
+
+    def hold(self, method: str) -> None:
+        """Calls to `method` are recorded, then answered only once `release(method)` is called."""
+        with self.state.lock:
+            self.state.holds[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        with self.state.lock:
+            held = self.state.holds.pop(method, None)
+        if held is not None:
+            held.set()
 
     def set_status(self, chat: int, user: int, status: str) -> None:
         self.state.statuses[(str(chat), str(user))] = status
@@ -384,6 +398,10 @@ class StandIn:
                 call = Call(method, params, time.monotonic())
                 with standin.state.lock:
                     standin.state.calls.append(call)
+                    held = standin.state.holds.get(method)
+                if held is not None:
+                    held.wait(waiting.PATIENCE)
+                with standin.state.lock:
                     failure = standin._failure(method, params)
                 if failure is not None:
                     body: dict[str, Any] = {

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.deps import Deps
-from bot.i18n import translator
 from bot.log_context import about, current, note
 from bot.ports import DeliveryError
 from bot.runtime.logs import JsonFormatter, Redactor
@@ -119,8 +118,7 @@ def test_a_slack_listener_logs_its_community(slack: SlackHarness) -> None:
     slack.standin.fail("views.open", Failure(200, {"ok": False, "error": "expired_trigger_id"}))
     with json_lines("handlers.slack.errors", logging.ERROR) as logged:
         assert slack.command("/offer", "something").status_code == 200
-        apology = slack.standin.wait_for_prefix("respond:")[0]  # told after the error was logged
-    assert apology.params["text"] == translator("en").t("slack.error_generic")
+        slack.served.settled()  # the listener failed and logged it; the worker will try it again
     [line] = logged.lines
     assert line["message"].startswith("Slack listener failed")
     assert (line["platform"], line["community"]) == ("slack", _default_community(slack.deps))

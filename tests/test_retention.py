@@ -14,7 +14,7 @@ from schedules import jobs
 from schedules.outbox import Dispatcher
 from schedules.scheduler import OutboxJob, build_scheduler
 from storage.db import transaction
-from storage.models import ConversationState, Delivery, DeliveryStatus, Member, ParkedDraft
+from storage.models import ConversationState, Delivery, DeliveryStatus, InboxEvent, InboxStatus, Member, ParkedDraft
 from tests.conftest import FakeClock
 
 DAY = timedelta(days=1)
@@ -96,3 +96,18 @@ def test_a_shorter_setting_keeps_less(deps: Deps, clock: FakeClock) -> None:
     _seed(deps, clock)
     deps.settings = Settings(_env_file=None, database_url=deps.settings.database_url, retention_days=30)  # type: ignore[call-arg]
     assert jobs.apply_retention(deps) == 6  # the 89-day-old payload and conversation go too
+
+
+def test_settled_incoming_events_go_after_two_days(deps: Deps, clock: FakeClock) -> None:
+    """The inbox's rows stop repeated deliveries for two days; one still being worked on stays."""
+    with transaction(deps.sessions) as session:
+        for key, status, age in (
+            ("done-old", InboxStatus.done, 3 * DAY),
+            ("failed-old", InboxStatus.failed, 3 * DAY),
+            ("done-recent", InboxStatus.done, DAY),
+            ("pending-old", InboxStatus.pending, 3 * DAY),
+        ):
+            session.add(InboxEvent(key=key, platform="slack", status=status, received_at=clock.now() - age))
+    assert jobs.apply_retention(deps) == 2
+    with deps.sessions() as session:
+        assert sorted(session.exec(select(InboxEvent.key)).all()) == ["done-recent", "pending-old"]

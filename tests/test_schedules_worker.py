@@ -32,6 +32,7 @@ async def test_fixed_jobs_with_explicit_ids(deps: Deps) -> None:
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
         "dispatch_outbox",
+        "retry_inbox",
         "plan_reminders",
         "plan_digests",
         "plan_followups",
@@ -41,6 +42,7 @@ async def test_fixed_jobs_with_explicit_ids(deps: Deps) -> None:
     assert set(JOB_IDS) == set(jobs)
     assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     assert jobs["dispatch_outbox"].trigger.interval.total_seconds() == 2
+    assert jobs["retry_inbox"].trigger.interval.total_seconds() == 2
     # adding again replaces, never duplicates, and nothing is persisted outside our database
     scheduler.start(paused=True)
     scheduler.add_job(

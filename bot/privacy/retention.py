@@ -1,5 +1,7 @@
 """Keeping no longer than needed (`RETENTION_DAYS`): conversations and drafts nobody touched for
-that long are deleted, and the outbox forgets what it sent.
+that long are deleted, and the outbox forgets what it sent. Incoming events (bot/inbox.py) are
+settled within minutes and lose their payload then; their rows go after `INBOX_KEEP`, once a
+repeated delivery can no longer come.
 
 A sent (or skipped) outbox row keeps its `dedupe_key` — it is what stops the same reminder or
 follow-up being planned twice — but loses its payload, the message's text and files. A parked row
@@ -16,6 +18,9 @@ from sqlalchemy import CursorResult, Delete, delete, update
 from sqlmodel import Session, col, select
 
 from storage.models import ConversationState, Delivery, DeliveryStatus, ParkedDraft
+from storage.queries import forget_inbox_events
+
+INBOX_KEEP = timedelta(days=2)  # Slack retries within the hour, Telegram within a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,7 @@ class Purged:
     drafts: int
     payloads: int
     parked: int
+    inbox: int
 
 
 def apply_retention(session: Session, *, now: datetime, days: int) -> Purged:
@@ -40,7 +46,8 @@ def apply_retention(session: Session, *, now: datetime, days: int) -> Purged:
         session,
         delete(Delivery).where(col(Delivery.status) == DeliveryStatus.parked, col(Delivery.created_at) < cutoff),
     )
-    return Purged(conversations, drafts, len(holding), parked)
+    inbox = forget_inbox_events(session=session, before=now - INBOX_KEEP)
+    return Purged(conversations, drafts, len(holding), parked, inbox)
 
 
 def _delete(session: Session, statement: Delete) -> int:

@@ -65,8 +65,10 @@ def build_deps(settings: Settings, *, clock: Clock | None = None, migrate: bool 
         install(deps)
     if settings.slack_enabled:
         from handlers.slack.notifier import SlackNotifier
+        from handlers.slack.replay import slack_replay
 
         deps.notifiers["slack"] = SlackNotifier(deps)
+        deps.inbox["slack"] = slack_replay(deps)  # requests stored by `serve`, taken up again by the worker
     return deps
 
 

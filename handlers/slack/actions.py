@@ -15,8 +15,7 @@ from handlers.slack import send
 from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh
 from handlers.slack.blocks import PRESS, replaces_of
-from handlers.slack.bridge import converse, dm_link
-from handlers.slack.dedupe import new_request
+from handlers.slack.bridge import converse, dm_link, new_request
 from handlers.slack.people import Directory
 
 
@@ -39,7 +38,7 @@ async def on_press(
 ) -> None:
     await ack()
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    sender = await new_request(context, client, body, team, user)
+    sender = await new_request(context, client, team, user)
     if sender is None:
         return
     deps: Deps = context["deps"]

@@ -8,13 +8,14 @@ elsewhere (GovSlack, a local stand-in); bolt copies the base URL into its per-re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 
 from bot.deps import Deps
-from handlers.slack import actions, commands, errors, meeting_modal, messages, submissions
+from handlers.slack import actions, commands, errors, inbox, meeting_modal, messages, submissions
 from handlers.slack.client import SLACK_API, api_url, web_client
 from handlers.slack.installations import DatabaseInstallationStore, DatabaseStateStore
 from handlers.slack.people import Directory
@@ -43,15 +44,20 @@ def oauth_settings(deps: Deps) -> AsyncOAuthSettings:
     )
 
 
-def build_app(deps: Deps) -> AsyncApp:
-    """The bolt app with every listener registered. Request signatures are always verified."""
+def build_app(deps: Deps, *, replay: bool = False) -> AsyncApp:
+    """The bolt app with every listener registered. Request signatures are always verified, except
+    by the worker's `replay` app: it processes requests stored after the gate verified them (their
+    signatures are stale by then), and waits for each listener to finish (process_before_response)."""
     settings = deps.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    options: dict[str, Any] = {"signing_secret": secret}
+    if replay:
+        options.update(request_verification_enabled=False, process_before_response=True)
     if settings.slack_client_id and settings.slack_client_secret:
-        app = AsyncApp(signing_secret=secret, client=web_client(settings), oauth_settings=oauth_settings(deps))
+        app = AsyncApp(client=web_client(settings), oauth_settings=oauth_settings(deps), **options)
     else:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        app = AsyncApp(signing_secret=secret, client=web_client(settings, token))
+        app = AsyncApp(client=web_client(settings, token), **options)
     register(app, deps)
     return app
 
@@ -68,7 +74,9 @@ def deps_middleware(deps: Deps, directory: Directory) -> Callable[..., Awaitable
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listeners reach `Deps` through one middleware: `context["deps"]`."""
     app.middleware(deps_middleware(deps, Directory()))
+    app.middleware(inbox.mark_listened)
     app.error(errors.on_error)
+    app.listener_runner.listener_completion_handler = inbox.Settle(deps)  # records a stored request's end
     commands.register(app)
     messages.register(app)
     actions.register(app)

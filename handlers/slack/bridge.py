@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -46,6 +47,16 @@ async def take_turn(deps: Deps, client: AsyncWebClient, directory: Directory, te
         channel = await directory.dm_channel(client, team, user)
         await post_all(client, channel, [Reply(text=translator(language).t("core.slow_down"))])
     return False
+
+
+async def new_request(context: AsyncBoltContext, client: AsyncWebClient, team: str, user: str) -> Sender | None:
+    """After the ack, first of all: the person's turn for the rest of the listener (`take_turn`),
+    then who sent this request; None when it is over their budget."""
+    deps: Deps = context["deps"]
+    directory: Directory = context["directory"]
+    if not await take_turn(deps, client, directory, team, user):
+        return None
+    return await directory.sender(client, team, user)
 
 
 async def converse(deps: Deps, incoming: Incoming) -> list[Reply]:

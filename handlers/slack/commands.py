@@ -17,8 +17,7 @@ from bot.members import resolve
 from bot.ports import Incoming, Sender
 from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh_stale
-from handlers.slack.bridge import converse, dm_link
-from handlers.slack.dedupe import new_request
+from handlers.slack.bridge import converse, dm_link, new_request
 from handlers.slack.meeting_modal import open_form, wants_form
 from handlers.slack.modals import post_modal
 from handlers.slack.mrkdwn import unescape
@@ -62,7 +61,7 @@ async def on_command(
 ) -> None:
     await ack()  # first: Slack waits for nothing else
     team, channel = str(command["team_id"]), str(command["channel_id"])
-    sender = await new_request(context, client, body, team, str(command["user_id"]))
+    sender = await new_request(context, client, team, str(command["user_id"]))
     if sender is None:
         return
     deps: Deps = context["deps"]

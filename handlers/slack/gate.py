@@ -93,6 +93,7 @@ def _metadata_ok(payload: dict[str, Any]) -> bool:
 class Checked:
     verdict: Verdict
     request_id: str | None = None  # the event id or trigger id, for the log context
+    payload: dict[str, Any] | None = None  # the verified envelope, when the verdict is ok
 
 
 def _request_id(payload: dict[str, Any]) -> str | None:
@@ -108,4 +109,4 @@ def check(secret: str, body: bytes, headers: dict[str, str], *, now: Callable[[]
     if payload is None or not _metadata_ok(payload):
         log.warning("refused a signed Slack request with a malformed payload (%d bytes)", len(body))
         return Checked(Verdict.malformed)
-    return Checked(Verdict.ok, _request_id(payload))
+    return Checked(Verdict.ok, _request_id(payload), payload)

@@ -19,8 +19,7 @@ from bot.roles import is_facilitator
 from handlers.slack import send
 from handlers.slack.addresses import chat_address, is_private_channel
 from handlers.slack.app_home import refresh
-from handlers.slack.bridge import converse
-from handlers.slack.dedupe import new_request
+from handlers.slack.bridge import converse, new_request
 from handlers.slack.people import Directory
 from storage.db import transaction
 from storage.models import TITLE_MAX
@@ -105,7 +104,7 @@ async def on_meeting_submission(
 ) -> None:
     await ack()
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    sender = await new_request(context, client, body, team, user)
+    sender = await new_request(context, client, team, user)
     if sender is None:
         return
     deps: Deps = context["deps"]

@@ -14,8 +14,7 @@ from bot.i18n import pick_language, translator
 from bot.ports import Incoming, Reply
 from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import publish, refresh
-from handlers.slack.bridge import converse
-from handlers.slack.dedupe import new_request
+from handlers.slack.bridge import converse, new_request
 from handlers.slack.mrkdwn import received
 from handlers.slack.send import post_all
 
@@ -44,9 +43,10 @@ async def on_file(
 ) -> None:
     """Files are not passed on: say so politely, in the person's language."""
     team, channel = team_of(body, event), str(event["channel"])
-    sender = await new_request(context, client, body, team, str(event.get("user", "")))
-    if sender is not None:
-        await post_all(client, channel, [Reply(text=translator(pick_language(sender.locale)).t("slack.text_only"))])
+    sender = await new_request(context, client, team, str(event.get("user", "")))
+    if sender is None:
+        return
+    await post_all(client, channel, [Reply(text=translator(pick_language(sender.locale)).t("slack.text_only"))])
 
 
 async def on_message(
@@ -58,7 +58,7 @@ async def on_message(
     if not is_person_writing(event):
         return
     team, channel = team_of(body, event), str(event["channel"])
-    sender = await new_request(context, client, body, team, str(event["user"]))
+    sender = await new_request(context, client, team, str(event["user"]))
     if sender is None:
         return
     deps: Deps = context["deps"]
@@ -76,9 +76,10 @@ async def on_home_opened(
 ) -> None:
     if event.get("tab") != "home":
         return
-    sender = await new_request(context, client, body, team_of(body, event), str(event["user"]))
-    if sender is not None:
-        await publish(client, context["deps"], sender)
+    sender = await new_request(context, client, team_of(body, event), str(event["user"]))
+    if sender is None:
+        return
+    await publish(client, context["deps"], sender)
 
 
 def register(app: AsyncApp) -> None:

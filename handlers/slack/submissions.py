@@ -12,8 +12,7 @@ from bot.deps import Deps
 from bot.ports import Incoming
 from handlers.slack.addresses import chat_address
 from handlers.slack.app_home import refresh
-from handlers.slack.bridge import submit
-from handlers.slack.dedupe import new_request
+from handlers.slack.bridge import new_request, submit
 from handlers.slack.modals import CALLBACK, read_submission
 from handlers.slack.people import Directory
 from handlers.slack.send import post_all
@@ -32,16 +31,16 @@ async def on_post_submission(
         return
     await ack()  # closes the modal; saving happens after
     team, user = str(body["team"]["id"]), str(body["user"]["id"])
-    asker = await new_request(context, client, body, team, user)
-    if asker is None:
+    sender = await new_request(context, client, team, user)
+    if sender is None:
         return
     deps: Deps = context["deps"]
     directory: Directory = context["directory"]
     channel = await directory.dm_channel(client, team, user)
-    incoming = Incoming(sender=asker, chat=chat_address(team, channel), text="")
+    incoming = Incoming(sender=sender, chat=chat_address(team, channel), text="")
     replies = await submit(deps, incoming, submission.draft, organisation=submission.organisation)
     await post_all(client, channel, replies)
-    await refresh(client, deps, asker)
+    await refresh(client, deps, sender)
 
 
 def register(app: AsyncApp) -> None:

@@ -10,13 +10,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.deps import Deps
+from bot.inbox import Receiver
 from bot.log_context import about
-from handlers.slack import gate
+from handlers.slack import gate, inbox
 from handlers.slack.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from handlers.slack.in_flight import ListenerTasks
 
@@ -47,17 +50,37 @@ def slack_routes(deps: Deps) -> tuple[list[BaseRoute], Lifespan | None]:
             await listeners.finish(deps.settings.stop_grace_seconds)
 
     secret = deps.settings.slack_signing_secret.get_secret_value()
+    receiver = Receiver(deps.sessions, deps.clock, deps.settings)
 
     async def events(request: Request) -> Response:
         with deps.metrics.slack_ack_seconds.time():
             return await answer(request)
 
     async def answer(request: Request) -> Response:
-        checked = gate.check(secret, await request.body(), {k.lower(): v for k, v in request.headers.items()})
-        if checked.verdict is not gate.Verdict.ok:
+        body = await request.body()
+        checked = gate.check(secret, body, {k.lower(): v for k, v in request.headers.items()})
+        if checked.verdict is not gate.Verdict.ok or checked.payload is None:
             return Response(status_code=checked.verdict.value)
         with about(platform="slack", request=checked.request_id):
-            return await handler.handle(request)  # Starlette keeps the body: bolt reads the same bytes
+            if inbox.key_of(body, checked.payload) is None:  # Slack checking the URL: nothing to keep
+                return await handler.handle(request)
+            return await stored_then_handled(request, body, checked.payload)
+
+    async def stored_then_handled(request: Request, body: bytes, payload: dict[str, Any]) -> Response:
+        try:
+            held = await inbox.store(receiver, body, payload, request.headers.get("content-type", ""))
+        except SQLAlchemyError:
+            # Not stored, so not acknowledged: a 503 makes Slack send it again (events are retried
+            # three times within the hour; a command or a press shows the person it failed).
+            log.warning("the database is unreachable: a Slack request is refused, to be sent again")
+            return Response(status_code=503)
+        if held is None:
+            return Response(status_code=200)  # stored before: a retry or a replay, already taken care of
+        # Starlette keeps the body: bolt reads the same bytes
+        response = await handler.handle(request, addition_context_properties={inbox.INBOX: held})
+        if not held.listened or response.status_code != 200:  # no listener of ours took it: nothing to do
+            response.background = BackgroundTask(inbox.settle, deps, held.attempt)  # after the answer
+        return response
 
     async def endpoint(request: Request) -> Response:
         return await handler.handle(request)

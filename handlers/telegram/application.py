@@ -15,6 +15,7 @@ from bot.fairness import FairScheduler
 from bot.ports import SEND_TIMEOUT
 from handlers.application.conversation import Conversations
 from handlers.telegram.fairness import FairUpdates
+from handlers.telegram.inbox import InboxUpdates, StoringQueue, TelegramInbox, telegram_replay
 from handlers.telegram.listeners import add_listeners
 from handlers.telegram.menu import set_menu
 from handlers.telegram.notifier import TelegramNotifier
@@ -35,7 +36,11 @@ def file_url(api_url: str) -> str:
     return f"{base}/file/{last}"
 
 
-def build_application(settings: Settings, fairness: FairScheduler | None = None) -> TelegramApp:
+def build_application(
+    settings: Settings, fairness: FairScheduler | None = None, inbox: TelegramInbox | None = None
+) -> TelegramApp:
+    """`fairness`: updates concurrent across people, in order for each (handlers/telegram/fairness.py);
+    `inbox`: each update stored before it is confirmed to Telegram (handlers/telegram/inbox.py)."""
     assert settings.telegram_bot_token is not None, "Telegram is off without TELEGRAM_BOT_TOKEN"
     builder = (
         ApplicationBuilder()
@@ -48,7 +53,11 @@ def build_application(settings: Settings, fairness: FairScheduler | None = None)
     )
     seconds = SEND_TIMEOUT.total_seconds()
     builder = builder.connect_timeout(seconds).read_timeout(seconds).write_timeout(seconds).pool_timeout(seconds)
-    if fairness is not None:  # concurrent across people, in order for each (handlers/telegram/fairness.py)
+    if inbox is not None:
+        builder = builder.update_queue(StoringQueue(inbox))
+        fairness = fairness or FairScheduler()
+        builder = builder.concurrent_updates(InboxUpdates(fairness, inbox, language=settings.default_language))
+    elif fairness is not None:
         builder = builder.concurrent_updates(FairUpdates(fairness, language=settings.default_language))
     if settings.telegram_webhook_url:
         builder = builder.updater(None)  # updates arrive at POST /telegram/webhook
@@ -56,16 +65,21 @@ def build_application(settings: Settings, fairness: FairScheduler | None = None)
     return application
 
 
-def register(application: TelegramApp, deps: Deps) -> None:
+def register(application: TelegramApp, deps: Deps, inbox: TelegramInbox | None = None) -> None:
     application.bot_data[DEPS] = deps
-    add_listeners(application, Conversations(deps))
+    add_listeners(application, Conversations(deps), inbox)
 
 
 def install(deps: Deps) -> TelegramApp:
-    """Build, register, and make Telegram reachable for the outbox (notifier) and invites (links)."""
-    application = build_application(deps.settings, deps.fairness)
-    register(application, deps)
+    """Build, register, and make Telegram reachable for the outbox (notifier), invites (links) and
+    the worker taking up updates that failed (inbox)."""
+    assert deps.settings.telegram_bot_token is not None
+    bot_id = deps.settings.telegram_bot_token.get_secret_value().split(":", 1)[0]  # a token starts with the bot's id
+    inbox = TelegramInbox(deps, bot_id)
+    application = build_application(deps.settings, deps.fairness, inbox)
+    register(application, deps, inbox)
     deps.notifiers["telegram"] = TelegramNotifier(application, language=deps.settings.default_language)
+    deps.inbox["telegram"] = telegram_replay(application, inbox)
 
     def link(payload: str) -> str | None:
         try:

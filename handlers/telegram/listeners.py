@@ -16,6 +16,7 @@ from bot.i18n import pick_language, translator
 from bot.membership import groups_to_ask
 from bot.ports import Incoming, Reply
 from handlers.application.conversation import Conversations
+from handlers.telegram.inbox import TelegramInbox
 from handlers.telegram.render import deep_link, link_payload
 from handlers.telegram.send import LinkButton, edit_reply, send_reply
 from handlers.telegram.translate import addressed_elsewhere, to_incoming
@@ -28,6 +29,7 @@ INTERACTIVE_RETRIES = 5  # a 429 delays an answer by its retry_after, up to this
 MAX_POPUP = 200  # Telegram's limit for answerCallbackQuery text
 MAX_TOAST = 60  # longer pop-ups become an alert the presser closes, so they can be read
 CONVERSATIONS = "conversations"
+INBOX = "inbox"
 
 
 def _conversations(context: Context) -> Conversations:
@@ -151,6 +153,9 @@ async def on_other(update: Update, context: Context) -> None:
 
 async def on_error(update: object, context: Context) -> None:
     log.error("Telegram update failed", exc_info=context.error)
+    inbox: TelegramInbox | None = context.bot_data.get(INBOX)
+    if inbox is not None and inbox.failed(update, context.error):
+        return  # a stored update is tried again; an apology comes only after its last attempt
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
@@ -161,8 +166,13 @@ async def on_error(update: object, context: Context) -> None:
         log.exception("could not apologise in chat %s", update.effective_chat.id)
 
 
-def add_listeners(application: Application[Any, Any, Any, Any, Any, Any], conversations: Conversations) -> None:
+def add_listeners(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    conversations: Conversations,
+    inbox: TelegramInbox | None = None,
+) -> None:
     application.bot_data[CONVERSATIONS] = conversations
+    application.bot_data[INBOX] = inbox
     new = filters.UpdateType.MESSAGE  # edits of old messages are not new answers
     application.add_handler(MessageHandler(new & filters.ChatType.PRIVATE & filters.TEXT, on_text))
     # In groups only commands: conversations happen in private, and chatter is not for us.

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,6 +19,7 @@ from telegram import Update
 from bot.config import Settings
 from bot.deps import Deps
 from handlers.telegram.application import ALLOWED_UPDATES, TelegramApp, application_of, ready
+from handlers.telegram.inbox import StoringQueue
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,17 @@ def _receiver(application: TelegramApp, secret: str) -> Callable[[Request], Any]
         if update is None:
             log.warning("refused a signed Telegram update that is not one")
             return Response(status_code=400)
-        # Answer Telegram at once; the application's update loop does the work in order.
-        await application.update_queue.put(update)
-        return Response(status_code=200)
+        queue = application.update_queue
+        assert isinstance(queue, StoringQueue)
+        try:
+            await queue.deliver(update)  # stored first; the application's update loop does the work
+        except SQLAlchemyError:
+            # Not stored, so not acknowledged: on any answer but a 2xx Telegram delivers it again.
+            log.warning(
+                "the database is unreachable: Telegram update %s is refused, to be sent again", update.update_id
+            )
+            return Response(status_code=503)
+        return Response(status_code=200)  # a repeated delivery too: it is processed once
 
     return receive
 

@@ -1,6 +1,6 @@
 """How fast `peerlink serve` acknowledges Slack, next to a bare bolt app that only acks.
 
-Run: .venv/bin/python tests/benchmarks/bench_slack.py [--requests 50] [--rounds 3]
+Run: .venv/bin/python tests/benchmarks/bench_slack.py [--requests 50] [--rounds 3] [--database-url URL]
 (`BENCH_LOG=/tmp/bench.log` keeps the servers' logs.)
 
 Three processes on 127.0.0.1: `peerlink serve` itself (uvicorn, SQLite), a bolt app whose one
@@ -185,6 +185,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--database-url", help="an empty, migrated database (default: a new SQLite file)")
     parser.add_argument("--bare", metavar="API_URL", help=argparse.SUPPRESS)  # child process modes
     parser.add_argument("--standin", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -205,7 +206,7 @@ def main() -> int:
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "SLACK_API_URL": standin_url + "/api/",
-                "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+                "DATABASE_URL": args.database_url or f"sqlite:///{folder}/bench.db",
             }
             serve = [str(Path(sys.executable).parent / "peerlink"), "serve", "--host", "127.0.0.1"]
             with (
