@@ -36,6 +36,7 @@ from bot.matching.scoring import (
     assign,
     blocks,
     drop_apart,
+    filed_under_topics,
     pair_matrix,
     score_block,
 )
@@ -247,7 +248,7 @@ class Matcher:
         others, cosines, usual = index.cosines_with(row)
         purpose[others] += np.float32(part.scale) * cosines - np.float32(part.half) * usual
         scores += purpose
-        filed: npt.NDArray[np.bool_] = np.asarray(topics.any(axis=1), dtype=np.bool_)
+        filed = filed_under_topics(topics)
         weak = np.empty(len(scores), dtype=np.bool_)
         drop_apart(scores, topic <= 0, purpose, (filed[row : row + 1], filed), weights, weak=weak)
         return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float32)
