@@ -249,8 +249,9 @@ class Matcher:
         purpose[others] += np.float32(part.scale) * cosines - np.float32(part.half) * usual
         scores += purpose
         filed = filed_under_topics(topics)
-        weak = np.empty(len(scores), dtype=np.bool_)
-        drop_apart(scores, topic <= 0, purpose, (filed[row : row + 1], filed), weights, weak=weak)
+        weak = np.empty((1, len(scores)), dtype=np.bool_)
+        apart = (topic <= 0)[None, :]
+        drop_apart(scores[None, :], apart, purpose[None, :], (filed[row : row + 1], filed), weights, weak=weak)
         return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float32)
 
     # --- rounds -------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ class Workspace:
         purpose -= (needs.shift[part] + np.float32(offers.purpose.offset))[:, None]
         purpose -= offers.shift[None, :]
         block += purpose
-        filed = (needs.filed[part][:, None], offers.filed[None, :])
+        filed = (needs.filed[part], offers.filed)
         drop_apart(block, apart, purpose, filed, needs.weights, weak=self.weak[:rows])
         return np.clip(block, 0.0, 1.0, out=block)
 
@@ -161,15 +161,17 @@ def drop_apart(
     scores: Floats, apart: Bools, purpose: Floats, filed: tuple[Bools, Bools], weights: Weights, *, weak: Bools
 ) -> None:
     """The honest threshold's second half (the first is `MatchingConfig.min_score`): a pair whose two
-    posts are both `filed` under taxonomy topics but share none (`apart`: their topic product is 0)
-    scores 0 unless its purpose part reaches `Weights.apart_part`. A few shared words and a middling
-    sentence cosine are what unrelated posts of one field get (the demo's "data observatory" and
-    "communication strategy"); paraphrase that the taxonomy misses stays, as its posts are seldom
-    both filed. `apart` and `weak` are overwritten (buffers of the scores' shape)."""
-    apart &= filed[0]
-    apart &= filed[1]
-    apart &= np.less(purpose, np.float32(weights.apart_part), out=weak)
-    np.copyto(scores, np.float32(0.0), where=apart)
+    posts are both `filed` under taxonomy topics (needs, offers) but share none (`apart`: their
+    topic product is 0) scores 0 unless its purpose part reaches `Weights.apart_part`. A few shared
+    words and a middling sentence cosine are what unrelated posts of one field get (the demo's "data
+    observatory" and "communication strategy"); paraphrase that the taxonomy misses stays, as its
+    posts are seldom both filed. All (needs x offers); `weak` is overwritten. Three passes over the
+    scores (a round makes 100 million), the unfiled rows and columns cleared apart."""
+    np.less(purpose, np.float32(weights.apart_part), out=weak)
+    weak &= apart
+    weak[~filed[0]] = False
+    weak[:, ~filed[1]] = False
+    np.copyto(scores, np.float32(0.0), where=weak)
 
 
 def scores(needs: Side, part: slice | npt.NDArray[np.intp], offers: Side) -> Floats:
