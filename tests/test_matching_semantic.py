@@ -156,7 +156,16 @@ def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps:
 
 # Demo pairs read by a person (README, Matching): unrelated ones the threshold must keep out (the
 # false cognate "comunitária/comunicación" among them), and related ones it must keep.
-DEMO_UNRELATED = {
+# Filed under different topics, with a middling sentence cosine (`Weights.apart`): statistics on the
+# social economy against a communication strategy, civil-servant workshops and an impact toolkit;
+# reaching residents who distrust the council against reserved public contracts.
+DEMO_APART = {
+    ("demo-mtl-donnees", "demo-gdl-comunicacion"),
+    ("demo-mtl-donnees", "demo-gdl-sensibilizacion"),
+    ("demo-mtl-donnees", "demo-net-impact-toolkit"),
+    ("demo-rot-vertrouwen", "demo-bil-reservados"),
+}
+DEMO_UNRELATED = DEMO_APART | {
     ("demo-bh-conectividade", "demo-gdl-comunicacion"),
     ("demo-bh-conectividade", "demo-tor-patti"),
     ("demo-gdl-compra-publica", "demo-tor-patti"),
@@ -184,7 +193,29 @@ def test_the_demo_round_keeps_related_pairs_and_drops_unrelated_ones(deps: Deps)
     suggested = {(s.need.ref, s.offer.ref) for s in result.suggestions}
     assert suggested.isdisjoint(DEMO_UNRELATED)
     assert suggested >= DEMO_RELATED
-    assert any(u.reason == UnmatchedReason.below_threshold for u in result.unmatched), "no good match yet"
+    unmatched = {u.need.ref: u.reason for u in result.unmatched}
+    assert unmatched["demo-mtl-donnees"] == UnmatchedReason.below_threshold, "no good match yet"
+
+
+def test_pairs_filed_under_different_topics_need_a_strong_purpose_everywhere(deps: Deps) -> None:
+    """The threshold is the same for an instant suggestion, a round and the pairs groups are made
+    of: the demo's apart pairs are in none of them."""
+    with transaction(deps.sessions) as session:
+        load_demo(session, deps.encoder)
+    with transaction(deps.sessions) as session:
+        community = default_community(session=session)
+        assert community.id is not None
+        posts = {post.ref: post for post in session.exec(select(Post)).all()}
+        instant = {
+            (need, s.offer.ref) for need in ("demo-mtl-donnees", "demo-rot-vertrouwen")
+            for s in deps.matcher.suggest(session, posts[need], k=10)
+        }  # fmt: skip
+        by_id = {post.id: ref for ref, post in posts.items()}
+        grouped = {(by_id[p.need_id], by_id[p.offer_id]) for p in deps.matcher.scored_pairs(session, community.id)}
+    assert instant
+    assert instant.isdisjoint(DEMO_APART)
+    assert grouped.isdisjoint(DEMO_APART)
+    assert grouped >= DEMO_RELATED
 
 
 def test_the_index_keeps_each_posts_vector_and_the_mean_through_removals_and_a_refit(deps: Deps) -> None:

@@ -41,6 +41,10 @@ class Weights:
     topic: float = 0.15  # shared taxonomy topics: the bridge between languages
     text: float = 0.1  # shared stems and cognates: the detail within a topic, and what topics miss
     floor: float = 1.25  # standard deviations above the usual cosines where the purpose part is 0
+    # The honest threshold's second half (`scoring.drop_apart`): when both posts are filed under
+    # taxonomy topics and share none, the taxonomy says they are about different things, and only a
+    # pair whose sentence cosine stands this many standard deviations above the usual is shown.
+    apart: float = 1.61
     # A small community's usual cosines and spread are drawn towards these priors (what the USE
     # multilingual encoder gives unrelated posts), as if they had this many more pairs at the prior:
     prior_cosine: float = 0.22
@@ -54,6 +58,11 @@ class Weights:
     def __post_init__(self) -> None:
         if min(self.semantic, self.topic, self.text) < 0:
             raise ValueError("semantic, topic and text weights must be non-negative")
+
+    @property
+    def apart_part(self) -> float:
+        """The purpose part (`Purpose`) a pair filed under different topics must reach."""
+        return self.semantic * (self.apart - self.floor)
 
     def purpose(self, variance: float, pairs: int) -> Purpose:
         """The purpose part for a community whose `pairs` need-offer pairs have this variance of
@@ -87,8 +96,8 @@ SETTLED = frozenset(
 @dataclass(frozen=True, slots=True)
 class MatchingConfig:
     weights: Weights = WEIGHTS
-    # Below this a pair is not worth a person's time: nothing is shown, "no good match yet".
-    # Calibrated with the floor so that the demo's unrelated pairs go while recall holds (README).
+    # Below this a pair is not worth a person's time: nothing is shown, "no good match yet". With
+    # `Weights.apart`, calibrated so that the demo's unrelated pairs go while recall holds (README).
     min_score: float = 0.02
     capacity: int = 5  # in one round, one offer goes to at most this many needs
     candidates: int = 4  # per need, top_k * candidates pairs compete for the capacity

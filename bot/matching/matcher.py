@@ -35,6 +35,8 @@ from bot.matching.scoring import (
     Workspace,
     assign,
     blocks,
+    drop_apart,
+    filed_under_topics,
     pair_matrix,
     score_block,
 )
@@ -233,16 +235,24 @@ class Matcher:
         return suggestions
 
     def _scores_of_row(self, index: CommunityIndex, row: int) -> npt.NDArray[np.float32]:
+        """`Workspace.scores` for one post against every row (its own kind's rows are never used)."""
         weights = self.config.weights
         terms = index.term_matrix()
         query = np.asarray(terms[row].toarray(), dtype=np.float32).ravel()
         topics = index.topic_matrix()
-        scores = np.asarray(weights.text * (terms @ query) + weights.topic * (topics @ topics[row]), dtype=np.float32)
-        purpose = index.purpose()
-        scores -= np.float32(purpose.offset + purpose.half * float(index.usual(np.asarray([row]))[0]))
-        others, cosines, usual = index.cosines_with(row)  # the same kind's rows are never suggested
-        scores[others] += np.float32(purpose.scale) * cosines - np.float32(purpose.half) * usual
-        return np.clip(scores, 0.0, 1.0)
+        topic = np.asarray(weights.topic * (topics @ topics[row]), dtype=np.float32)
+        scores = np.asarray(weights.text * (terms @ query), dtype=np.float32) + topic
+        part = index.purpose()
+        mine = part.offset + part.half * float(index.usual(np.asarray([row]))[0])
+        purpose = np.full(len(scores), -mine, dtype=np.float32)
+        others, cosines, usual = index.cosines_with(row)
+        purpose[others] += np.float32(part.scale) * cosines - np.float32(part.half) * usual
+        scores += purpose
+        filed = filed_under_topics(topics)
+        weak = np.empty((1, len(scores)), dtype=np.bool_)
+        apart = (topic <= 0)[None, :]
+        drop_apart(scores[None, :], apart, purpose[None, :], (filed[row : row + 1], filed), weights, weak=weak)
+        return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float32)
 
     # --- rounds -------------------------------------------------------------------------------
 
