@@ -90,12 +90,13 @@ def test_saving_and_editing_a_post_stores_the_vector_of_its_text(deps: Deps) -> 
     sender = Sender(platform="console", workspace="local", user_id="ana", organisation="Pamplona")
     with transaction(deps.sessions) as session:
         who = resolve(session, sender)
+        budget = {"now": deps.clock.now(), "per_hour": deps.settings.posts_per_hour}
         draft = PostDraft(PostKind.need, title=LIBRARY_NEED[0], description=LIBRARY_NEED[1], language="es")
-        post = save(session, who, draft, language="es", encoder=deps.encoder)
+        post = save(session, who, draft, language="es", encoder=deps.encoder, **budget)
         first = _stored(post)
         assert first @ deps.encoder.encode([post_text(*LIBRARY_NEED)])[0] > 0.999
         edited = PostDraft(PostKind.need, title=ASSET_TRANSFER[0], description=ASSET_TRANSFER[1], post_id=post.id)
-        post = save(session, who, edited, language="en", encoder=deps.encoder)
+        post = save(session, who, edited, language="en", encoder=deps.encoder, **budget)
     with deps.sessions() as session:
         stored = session.get(Post, post.id)
         assert stored is not None
