@@ -17,7 +17,7 @@ from bot.i18n import LOCALES, load_catalog, load_plurals, read_catalog, translat
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "handlers", "storage", "schedules")
 # functions whose first argument is a key
-KEY_TAKERS = {"t", "n", "placed", "N_", "words", "all_words", "say", "text_for"}
+KEY_TAKERS = {"t", "n", "placed", "N_", "words", "all_words", "say", "text_for", "tell_chat"}
 KEY = re.compile(r"[a-z]+\.[a-z0-9_.]+")  # "core.ask_title"; a `say("/start")` elsewhere is no key
 
 

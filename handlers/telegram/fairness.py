@@ -46,14 +46,20 @@ class FairUpdates(BaseUpdateProcessor):
             await self._slow_down(update)
 
     async def _slow_down(self, update: Update) -> None:
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None:
-            return
-        language = pick_language(user.language_code if user else None, default=self.language)
-        await update.get_bot().send_message(chat.id, translator(language).t("core.slow_down"))
+        await tell_chat("core.slow_down", update, default_language=self.language)
 
     async def initialize(self) -> None:
         """Nothing to set up: the scheduler lives in `Deps`."""
 
     async def shutdown(self) -> None:
         """Nothing to free."""
+
+
+async def tell_chat(key: str, update: Update, *, default_language: str) -> None:
+    """A word from the bot itself (not an answer of the engine) in the chat an update came from, in
+    the sender's Telegram language."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    language = pick_language(user.language_code if user else None, default=default_language)
+    await update.get_bot().send_message(chat.id, translator(language).t(key))

@@ -25,9 +25,8 @@ from telegram.ext import Application
 
 from bot.deps import Deps
 from bot.fairness import FairScheduler
-from bot.i18n import pick_language, translator
 from bot.inbox import Arrival, Attempt, Outcome, Receiver, Replay, inbox_policy, settled
-from handlers.telegram.fairness import FairUpdates
+from handlers.telegram.fairness import FairUpdates, tell_chat
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +70,10 @@ class TelegramInbox:
             await self._apologise(update)
 
     async def _apologise(self, update: Update) -> None:
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None:
-            return
-        language = pick_language(user.language_code if user else None, default=self.deps.settings.default_language)
         try:
-            await update.get_bot().send_message(chat.id, translator(language).t("core.gave_up"))
+            await tell_chat("core.gave_up", update, default_language=self.deps.settings.default_language)
         except Exception:  # best effort: the failure itself is in the log already
-            log.exception("could not apologise in chat %s", chat.id)
+            log.exception("could not apologise in chat %s", update.effective_chat.id if update.effective_chat else "?")
 
 
 class StoringQueue(asyncio.Queue[object]):
