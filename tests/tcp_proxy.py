@@ -6,6 +6,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import make_url
 
 
 class Proxy:
@@ -67,3 +71,14 @@ class Proxy:
             for sock in (source, target):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def proxy(database_url: str) -> Iterator[tuple[Proxy, str]]:
+    """The proxy in front of the test's database, and the database URL through it (PostgreSQL only)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("cutting the database needs a database server (PostgreSQL)")
+    url = make_url(database_url)
+    cut = Proxy((url.host or "127.0.0.1", url.port or 5432)).up()
+    yield cut, url.set(host="127.0.0.1", port=cut.port).render_as_string(hide_password=False)
+    cut.down()

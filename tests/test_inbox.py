@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -33,7 +32,7 @@ from bot.runtime.worker import run_worker
 from handlers.telegram.webhook import PATH, SECRET_HEADER
 from storage.db import make_engine
 from storage.models import InboxEvent, InboxStatus
-from tests import telegram_standin
+from tests import tcp_proxy, telegram_standin
 from tests.slack_standin import (
     BOT_TOKEN,
     SECRET_KEY,
@@ -72,14 +71,7 @@ def telegram_api() -> Iterator[StandIn]:
     running.stop()
 
 
-@pytest.fixture
-def proxy(database_url: str) -> Iterator[tuple[Proxy, str]]:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("cutting the database needs a database server (PostgreSQL)")
-    url = make_url(database_url)
-    cut = Proxy((url.host or "127.0.0.1", url.port or 5432)).up()
-    yield cut, url.set(host="127.0.0.1", port=cut.port).render_as_string(hide_password=False)
-    cut.down()
+proxy = tcp_proxy.proxy  # fixture
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 A stored request (handlers/slack/inbox.py) is tried again later, so the person hears the real answer
 then; only when its last attempt fails do they get an apology in their language, where they wrote
-(an ephemeral answer, their private chat). A request that was not stored (Socket Mode) is
-apologised for at once."""
+(an ephemeral answer, their private chat). A request that reached a listener without being stored
+is apologised for at once."""
 
 from __future__ import annotations
 

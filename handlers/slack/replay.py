@@ -1,7 +1,9 @@
 """The worker takes up a stored Slack request again (bot/inbox.py): the same listeners, through an app
-of its own that trusts the stored body (verified before it was stored) and waits for the listener,
-so the attempt is settled when this returns. The answer goes where the first one would have: the
-request's `response_url` (valid 30 minutes, longer than all retries take) or a message."""
+of its own that trusts the stored body (verified before it was stored, or received over Socket Mode's
+authenticated WebSocket) and waits for the listener, so the attempt is settled when this returns. The
+body is parsed by its stored content type: the signed HTTP body (a form or JSON), or the Socket Mode
+payload as JSON. The answer goes where the first one would have: the request's `response_url`
+(valid 30 minutes, longer than all retries take) or a message."""
 
 from __future__ import annotations
 
