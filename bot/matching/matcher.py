@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import N_, translator
 from bot.matching import reasons as reason_text
+from bot.matching.blas import one_blas_thread
 from bot.matching.config import MatchingConfig
 from bot.matching.eligibility import Barriers, community_barriers, is_open, refusal
 from bot.matching.encoder import UniversalSentenceEncoder
@@ -248,11 +249,12 @@ class Matcher:
         others, cosines, usual = index.cosines_with(row)
         purpose[others] += np.float32(part.scale) * cosines - np.float32(part.half) * usual
         scores += purpose
+        np.clip(scores, 0.0, 1.0, out=scores)
         filed = filed_under_topics(topics)
         weak = np.empty((1, len(scores)), dtype=np.bool_)
         apart = (topic <= 0)[None, :]
         drop_apart(scores[None, :], apart, purpose[None, :], (filed[row : row + 1], filed), weights, weak=weak)
-        return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float32)
+        return scores
 
     # --- rounds -------------------------------------------------------------------------------
 
@@ -391,7 +393,7 @@ class Matcher:
             meanwhile()
             return score(parts)
         # The products and the selection run in C without the GIL: each core takes every other block.
-        with ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
+        with one_blas_thread(), ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
             futures = [pool.submit(score, parts[start::workers]) for start in range(workers)]
             meanwhile()
             shares = [future.result() for future in futures]
