@@ -439,15 +439,12 @@ class Matcher:
         text_cosines: npt.NDArray[np.float32],
     ) -> npt.NDArray[np.bool_]:
         """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
-        and outweighs what shared topics and words give. A round's pairs repeat their posts (three
-        offers a need): each post's vector and usual cosine is read once."""
+        and outweighs what shared topics and words give. The pairs' vectors are gathered once each
+        (gathering each post's first, then the pairs', copied them twice)."""
         weights = self.config.weights
-        needs, need_at = np.unique(need_rows, return_inverse=True)
-        offers, offer_at = np.unique(offer_rows, return_inverse=True)
-        need_vectors, offer_vectors = index.vectors(needs), index.vectors(offers)
-        cosines = np.einsum("ij,ij->i", need_vectors[need_at], offer_vectors[offer_at])
+        cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
         part = index.purpose()
-        usual = index.usual(needs)[need_at] + index.usual(offers)[offer_at]
+        usual = index.usual(need_rows) + index.usual(offer_rows)
         purpose = part.scale * cosines - part.half * usual - part.offset
         lexical = weights.text * text_cosines + weights.topic * topic_cosines
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
