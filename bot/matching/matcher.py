@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import N_, translator
 from bot.matching import reasons as reason_text
+from bot.matching.blas import one_blas_thread
 from bot.matching.config import MatchingConfig
 from bot.matching.eligibility import Barriers, community_barriers, is_open, refusal
 from bot.matching.encoder import UniversalSentenceEncoder
@@ -248,11 +249,12 @@ class Matcher:
         others, cosines, usual = index.cosines_with(row)
         purpose[others] += np.float32(part.scale) * cosines - np.float32(part.half) * usual
         scores += purpose
+        np.clip(scores, 0.0, 1.0, out=scores)
         filed = filed_under_topics(topics)
         weak = np.empty((1, len(scores)), dtype=np.bool_)
         apart = (topic <= 0)[None, :]
         drop_apart(scores[None, :], apart, purpose[None, :], (filed[row : row + 1], filed), weights, weak=weak)
-        return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float32)
+        return scores
 
     # --- rounds -------------------------------------------------------------------------------
 
@@ -391,7 +393,7 @@ class Matcher:
             meanwhile()
             return score(parts)
         # The products and the selection run in C without the GIL: each core takes every other block.
-        with ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
+        with one_blas_thread(), ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
             futures = [pool.submit(score, parts[start::workers]) for start in range(workers)]
             meanwhile()
             shares = [future.result() for future in futures]
@@ -437,15 +439,12 @@ class Matcher:
         text_cosines: npt.NDArray[np.float32],
     ) -> npt.NDArray[np.bool_]:
         """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
-        and outweighs what shared topics and words give. A round's pairs repeat their posts (three
-        offers a need): each post's vector and usual cosine is read once."""
+        and outweighs what shared topics and words give. The pairs' vectors are gathered once each
+        (gathering each post's first, then the pairs', copied them twice)."""
         weights = self.config.weights
-        needs, need_at = np.unique(need_rows, return_inverse=True)
-        offers, offer_at = np.unique(offer_rows, return_inverse=True)
-        need_vectors, offer_vectors = index.vectors(needs), index.vectors(offers)
-        cosines = np.einsum("ij,ij->i", need_vectors[need_at], offer_vectors[offer_at])
+        cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
         part = index.purpose()
-        usual = index.usual(needs)[need_at] + index.usual(offers)[offer_at]
+        usual = index.usual(need_rows) + index.usual(offer_rows)
         purpose = part.scale * cosines - part.half * usual - part.offset
         lexical = weights.text * text_cosines + weights.topic * topic_cosines
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))

@@ -145,9 +145,10 @@ class Workspace:
         purpose -= (needs.shift[part] + np.float32(offers.purpose.offset))[:, None]
         purpose -= offers.shift[None, :]
         block += purpose
+        np.clip(block, 0.0, 1.0, out=block)
         filed = (needs.filed[part], offers.filed)
         drop_apart(block, apart, purpose, filed, needs.weights, weak=self.weak[:rows])
-        return np.clip(block, 0.0, 1.0, out=block)
+        return block
 
 
 def filed_under_topics(topics: Floats) -> Bools:
@@ -165,13 +166,16 @@ def drop_apart(
     topic product is 0) scores 0 unless its purpose part reaches `Weights.apart_part`. A few shared
     words and a middling sentence cosine are what unrelated posts of one field get (the demo's "data
     observatory" and "communication strategy"); paraphrase that the taxonomy misses stays, as its
-    posts are seldom both filed. All (needs x offers); `weak` is overwritten. Three passes over the
-    scores (a round makes 100 million), the unfiled rows and columns cleared apart."""
+    posts are seldom both filed. All (needs x offers); `weak` is overwritten. Four passes over the
+    scores (a round makes 100 million), the unfiled rows and columns cleared apart. `scores` are
+    clipped already: never negative, so a product with False gives +0.0, exactly as setting 0
+    would, at half the cost of a masked copy."""
     np.less(purpose, np.float32(weights.apart_part), out=weak)
     weak &= apart
     weak[~filed[0]] = False
     weak[:, ~filed[1]] = False
-    np.copyto(scores, np.float32(0.0), where=weak)
+    np.logical_not(weak, out=weak)
+    np.multiply(scores, weak, out=scores)
 
 
 def scores(needs: Side, part: slice | npt.NDArray[np.intp], offers: Side) -> Floats:
