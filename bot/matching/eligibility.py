@@ -69,7 +69,7 @@ def refusal(need: Post, offer: Post, barriers: Barriers) -> Refusal | None:
     today = barriers.now.date()
     if not (is_open(need, today) and is_open(offer, today)):
         return Refusal.closed
-    if {need.member_id, offer.member_id} & barriers.paused:
+    if need.member_id in barriers.paused or offer.member_id in barriers.paused:
         return Refusal.paused
     if (need.member_id, offer.organisation_id) in barriers.blocks:
         return Refusal.blocked

@@ -53,6 +53,7 @@ from storage.models import (
 )
 
 SHARED_TOPICS = 3  # topics named in a reason
+_PAIR_SLICE = 2048  # pairs whose vectors are gathered at once for their cosines
 _IN_CHUNK = 900  # ids per `IN (...)` (SQLite's default limit is 999 variables)
 _EMBEDDING: QueryableAttribute[Any] = Post.embedding  # type: ignore[assignment]  # SQLModel types columns as values
 
@@ -287,14 +288,15 @@ class Matcher:
             needs, offers = self._side(index, NEED, barriers), self._side(index, OFFER, barriers)
             posts: dict[int, Post] = {}
             need_ids, offer_ids = needs.post_id.tolist(), offers.post_id.tolist()
-            # Every need is in the result (suggested or unmatched): read them while the workers score.
+            # Every need is in the result (suggested or unmatched), and most offers are (each goes to
+            # up to `capacity` needs): read them all while the workers score, not the offers after.
             outcomes = self._outcomes(
                 barriers,
                 needs,
                 offers,
                 top_k * self.config.candidates,
                 min_score,
-                meanwhile=lambda: posts.update(_posts(session, need_ids)),
+                meanwhile=lambda: posts.update(_posts(session, need_ids + offer_ids)),
             )
             candidates = Candidates()
             for outcome in outcomes:
@@ -306,7 +308,6 @@ class Matcher:
             need, offer, score = need[order], offer[order], score[order]
             explained = self._explain(index, needs.rows[need], offers.rows[offer])
             reasons = _unmatched_reasons(outcomes, len(needs.rows), len(offers.rows), need)
-        posts.update(_posts(session, [offer_ids[at] for at in set(offer.tolist())]))
         suggestions = [
             Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms, purpose)
             for n, o, s, (topics, terms, purpose) in zip(
@@ -440,9 +441,15 @@ class Matcher:
     ) -> npt.NDArray[np.bool_]:
         """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
         and outweighs what shared topics and words give. The pairs' vectors are gathered once each
-        (gathering each post's first, then the pairs', copied them twice)."""
+        (gathering each post's first, then the pairs', copied them twice), a slice of pairs at a
+        time: a few MB that stay in cache, not two fresh 60 MB arrays."""
         weights = self.config.weights
-        cosines = np.einsum("ij,ij->i", index.vectors(need_rows), index.vectors(offer_rows))
+        cosines = np.concatenate(
+            [
+                np.einsum("ij,ij->i", index.vectors(need_rows[part]), index.vectors(offer_rows[part]))
+                for part in blocks(len(need_rows), _PAIR_SLICE)
+            ]
+        )
         part = index.purpose()
         usual = index.usual(need_rows) + index.usual(offer_rows)
         purpose = part.scale * cosines - part.half * usual - part.offset
