@@ -31,12 +31,17 @@ class Bar:
 
 
 EVAL_SETS = {
-    DATA / "matching_eval.json": Bar(40, 0.89, 0.96),
-    DATA / "matching_eval_2.json": Bar(20, 0.85, 0.93),
+    DATA / "matching_eval.json": Bar(40, 0.90, 0.96),
+    DATA / "matching_eval_2.json": Bar(20, 0.87, 0.92),
     # Paraphrase across languages: 0.27 lexical only; the semantic channel lifts it to 0.74, short
     # of 0.90 (README, Matching: what the encoder gives these pairs, and what the threshold costs).
-    DATA / "matching_eval_3.json": Bar(40, 0.73, 0.75),
+    DATA / "matching_eval_3.json": Bar(40, 0.73, 0.73),
+    # Paraphrase again, written blind (by someone who saw neither the matcher nor the other sets)
+    # before the last calibration, to check it: 0.16 lexical only, 0.70 now (0.685 in one round,
+    # where an offer goes to at most 5 needs).
+    DATA / "matching_eval_4.json": Bar(44, 0.68, 0.70),
 }
+PARAPHRASE = [DATA / "matching_eval_3.json", DATA / "matching_eval_4.json"]
 # Today's matcher without the semantic channel, for the figures printed beside each set's.
 LEXICAL = MatchingConfig(weights=Weights(semantic=0.0, topic=0.35, text=0.65), min_score=0.04)
 
@@ -74,8 +79,9 @@ def test_the_set_is_big_enough_and_multilingual(path: Path) -> None:
     assert set(labelled.gold) == {item["ref"] for item in needs}
 
 
-def test_the_paraphrase_set_has_its_gold_in_other_languages_and_noun_sharing_distractors() -> None:
-    labelled = LabelledSet.read(DATA / "matching_eval_3.json")
+@pytest.mark.parametrize("path", PARAPHRASE, ids=lambda value: value.stem)
+def test_a_paraphrase_set_has_its_gold_in_other_languages_and_noun_sharing_distractors(path: Path) -> None:
+    labelled = LabelledSet.read(path)
     language = {item["ref"]: item.get("language") for item in labelled.items}
     elsewhere = [need for need, gold in labelled.gold.items() if language[need] not in {language[o] for o in gold}]
     assert len(elsewhere) >= len(labelled.gold) / 2

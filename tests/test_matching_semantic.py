@@ -159,12 +159,15 @@ def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps:
 # false cognate "comunitária/comunicación" among them), and related ones it must keep.
 # Filed under different topics, with a middling sentence cosine (`Weights.apart`): statistics on the
 # social economy against a communication strategy, civil-servant workshops and an impact toolkit;
-# reaching residents who distrust the council against reserved public contracts.
+# reaching residents who distrust the council against reserved public contracts and against
+# municipal premises for NGOs; co-implementing policy with SSE actors against reserved contracts.
 DEMO_APART = {
     ("demo-mtl-donnees", "demo-gdl-comunicacion"),
     ("demo-mtl-donnees", "demo-gdl-sensibilizacion"),
     ("demo-mtl-donnees", "demo-net-impact-toolkit"),
     ("demo-rot-vertrouwen", "demo-bil-reservados"),
+    ("demo-rot-vertrouwen", "demo-waw-lokale"),
+    ("demo-dub-coimplementation", "demo-bil-reservados"),
 }
 DEMO_UNRELATED = DEMO_APART | {
     ("demo-bh-conectividade", "demo-gdl-comunicacion"),

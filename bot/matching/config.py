@@ -22,6 +22,7 @@ class Purpose:
     scale: float  # per unit of the pair's cosine
     half: float  # per unit of each post's usual cosine
     offset: float  # the floor, in score
+    least: float  # the purpose part never goes below this (`Weights.doubt`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,14 @@ class Weights:
     topic: float = 0.15  # shared taxonomy topics: the bridge between languages
     text: float = 0.1  # shared stems and cognates: the detail within a topic, and what topics miss
     floor: float = 1.25  # standard deviations above the usual cosines where the purpose part is 0
+    # The most the purpose part takes off a pair (`Purpose.least`): the encoder gives some pairs that
+    # serve one purpose in other words a low cosine (a need to open procurement to social enterprises
+    # and an offer of social clauses in tenders); past this, the taxonomy and the shared words speak.
+    doubt: float = 0.08
     # The honest threshold's second half (`scoring.drop_apart`): when both posts are filed under
     # taxonomy topics and share none, the taxonomy says they are about different things, and only a
     # pair whose sentence cosine stands this many standard deviations above the usual is shown.
-    apart: float = 1.61
+    apart: float = 1.67
     # A small community's usual cosines and spread are drawn towards these priors (what the USE
     # multilingual encoder gives unrelated posts), as if they had this many more pairs at the prior:
     prior_cosine: float = 0.22
@@ -70,7 +75,7 @@ class Weights:
         weight = self.prior_pairs / (pairs + self.prior_pairs)
         spread = float(np.sqrt((1 - weight) * variance + weight * self.prior_spread**2))
         scale = self.semantic / spread
-        return Purpose(scale, scale / 2, self.semantic * self.floor)
+        return Purpose(scale, scale / 2, self.semantic * self.floor, -self.doubt)
 
     def usual(self, means: npt.NDArray[np.float32], others: int) -> npt.NDArray[np.float32]:
         """Posts' usual cosines: their mean cosines with the `others` posts of the other kind,

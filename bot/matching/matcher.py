@@ -249,6 +249,7 @@ class Matcher:
         purpose = np.full(len(scores), -mine, dtype=np.float32)
         others, cosines, usual = index.cosines_with(row)
         purpose[others] += np.float32(part.scale) * cosines - np.float32(part.half) * usual
+        np.maximum(purpose, np.float32(part.least), out=purpose)
         scores += purpose
         np.clip(scores, 0.0, 1.0, out=scores)
         filed = filed_under_topics(topics)

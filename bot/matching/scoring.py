@@ -144,6 +144,7 @@ class Workspace:
         purpose = np.matmul(needs.semantic[part], offers.semantic_t, out=self.topic[:rows])
         purpose -= (needs.shift[part] + np.float32(offers.purpose.offset))[:, None]
         purpose -= offers.shift[None, :]
+        np.maximum(purpose, np.float32(offers.purpose.least), out=purpose)
         block += purpose
         np.clip(block, 0.0, 1.0, out=block)
         filed = (needs.filed[part], offers.filed)
