@@ -240,19 +240,31 @@ def _place_small(
                     break
             if merged:
                 break
-    left: dict[int, LeftOutReason] = {}
-    for part in small:
-        if len(part) >= min_size:
-            groups.append(part)
-            continue
-        for node in sorted(part, key=lambda n: -built.tie(n, part)):
-            tied = [group for group in groups if built.tie(node, group) > 0]
-            room = [group for group in tied if len(group) < max_size]
+    groups.extend(part for part in small if len(part) >= min_size)
+    pending = [
+        node for part in small if len(part) < min_size for node in sorted(part, key=lambda n: -built.tie(n, part))
+    ]
+    return groups, _attach(built, groups, pending, max_size)
+
+
+def _attach(built: _Graph, groups: list[set[int]], pending: list[int], max_size: int) -> dict[int, LeftOutReason]:
+    """Attach each pending node to the group it is most tied to while that has room. A node tied
+    only to another pending one is tried again once that one is placed, so the order they come in
+    never leaves out an organisation whose partner found a group. The rest, with the reason."""
+    placed = True
+    while pending and placed:
+        placed = False
+        for node in list(pending):
+            room = [group for group in groups if len(group) < max_size and built.tie(node, group) > 0]
             if room:
                 max(room, key=lambda group: built.tie(node, group)).add(node)
-            else:
-                left[node] = LeftOutReason.groups_full if tied else LeftOutReason.too_few
-    return groups, left
+                pending.remove(node)
+                placed = True
+    left: dict[int, LeftOutReason] = {}
+    for node in pending:
+        tied = any(built.tie(node, group) > 0 for group in groups)
+        left[node] = LeftOutReason.groups_full if tied else LeftOutReason.too_few
+    return left
 
 
 def _post_titles(session: Session, built: _Graph) -> dict[int, str]:
@@ -290,11 +302,23 @@ def _describe(
             titles.get(pair.offer_id, ""),
             pair.score,
         )
-        for pair in pairs[:SHOWN_PAIRS]
+        for pair in _covering(pairs)
     )
     ordered = sorted(members, key=lambda node: (-built.tie(node, members), organisations[node]))
     members_ = tuple(GroupMember(node, organisations[node]) for node in ordered)
     return ProposedGroup(topic, members_, shown, len(on_topic), shared)
+
+
+def _covering(pairs: Sequence[ScoredPair]) -> list[ScoredPair]:
+    """The pairs a group shows, best first: the `SHOWN_PAIRS` strongest, then each member's
+    strongest pair until every member is in one, so no organisation is placed without its reason."""
+    shown = list(pairs[:SHOWN_PAIRS])
+    seen = {organisation for pair in shown for organisation in (pair.need_organisation, pair.offer_organisation)}
+    for pair in pairs[SHOWN_PAIRS:]:
+        if not {pair.need_organisation, pair.offer_organisation} <= seen:
+            shown.append(pair)
+            seen |= {pair.need_organisation, pair.offer_organisation}
+    return shown
 
 
 def save_groups(session: Session, proposal: GroupProposal, *, language: str) -> list[WorkingGroup]:

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.deps import Deps
-from bot.groups import LeftOutReason, ProposedGroup, parse_size, propose_groups, save_groups
+from bot.groups import LeftOutReason, ProposedGroup, _Graph, _place_small, parse_size, propose_groups, save_groups
 from bot.matching.evaluation import LabelledSet, load
 from bot.topics import label
 from storage.db import transaction
@@ -43,6 +43,8 @@ def test_groups_over_a_multilingual_community(deps: Deps) -> None:
         assert group.pairs
         assert len(group.reasons("nl")) >= 2
         _assert_the_name_and_counts_agree_with_the_members(group)
+        in_pairs = {name for pair in group.pairs for name in (pair.need_organisation, pair.offer_organisation)}
+        assert in_pairs == {member.name for member in group.members}, "every member is shown with its reason"
     assert sum(group.named_after_topic for group in proposal.groups) >= 3
     assert all(item.explain("fr", min_size=3) for item in proposal.left_out)
 
@@ -91,6 +93,20 @@ def test_reasons_for_those_left_out_and_saving(deps: Deps) -> None:
     assert stored.name == "Gruppo di lavoro: Appalti pubblici"
     assert stored.topic == "public-procurement"
     assert sorted(members) == sorted(m.organisation_id for m in group.members)
+
+
+@pytest.mark.parametrize("order", [(4, 5), (5, 4)])
+def test_an_organisation_tied_only_to_another_small_one_follows_it_into_a_group(order: tuple[int, int]) -> None:
+    """4 is tied only to 5, and 5 to the group: whichever comes first, both are placed."""
+    built = _Graph()
+    built.graph.add_weighted_edges_from([(1, 2, 0.5), (2, 3, 0.5), (1, 3, 0.4), (3, 5, 0.2), (4, 5, 0.3)])
+    part = dict.fromkeys(order)  # insertion order decides the order the set iterates in
+    groups, left = _place_small(built, [{1, 2, 3}], [set(part)], 3, 6)
+    assert groups == [{1, 2, 3, 4, 5}]
+    assert left == {}
+    groups, left = _place_small(built, [{1, 2, 3}], [set(part)], 3, 4)
+    assert groups == [{1, 2, 3, 5}]
+    assert left == {4: LeftOutReason.groups_full}, "tied to the group through 5, which filled it"
 
 
 @pytest.mark.parametrize(("text", "sizes"), [("3-6", (3, 6)), (" 4 ", (4, 4)), ("2-3", (2, 3))])
