@@ -23,11 +23,11 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import N_, translator
 from bot.matching import reasons as reason_text
-from bot.matching.blas import one_blas_thread
 from bot.matching.config import MatchingConfig
 from bot.matching.eligibility import Barriers, community_barriers, is_open, refusal
 from bot.matching.encoder import UniversalSentenceEncoder
 from bot.matching.index import NEED, OFFER, TOPIC_SLUGS, CommunityIndex
+from bot.matching.process import collector_paused, one_blas_thread
 from bot.matching.scoring import (
     BlockOutcome,
     Candidates,
@@ -172,7 +172,7 @@ class Matcher:
                 index = self._indexes[community_id] = CommunityIndex(
                     community_id, self._normaliser, self.encoder, self.config
                 )
-        with index.lock:
+        with index.lock, collector_paused():
             index.sync(session, thorough=thorough)
         return index
 
@@ -272,7 +272,8 @@ class Matcher:
         `capacity` needs (best scores first), and every need left without one with the reason."""
         started = time.perf_counter()
         try:
-            return self._run_round(session, community_id, top_k, capacity=capacity, min_score=min_score)
+            with collector_paused():
+                return self._run_round(session, community_id, top_k, capacity=capacity, min_score=min_score)
         finally:
             if self._on_round is not None:
                 self._on_round(time.perf_counter() - started)
