@@ -1,13 +1,14 @@
-"""A round's process-wide settings (one BLAS thread, the garbage collector paused): held while
+"""A round's process-wide settings (one BLAS thread, short GIL switches, the collector paused): held while
 rounds run, the original back when the last one ends."""
 
 from __future__ import annotations
 
 import gc
+import sys
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from bot.matching.process import collector_paused, one_blas_thread
+from bot.matching.process import collector_paused, one_blas_thread, short_switches
 
 
 def _blas_threads() -> set[int]:
@@ -47,3 +48,15 @@ def test_a_collector_turned_off_by_someone_else_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_overlapping_rounds_keep_short_switches_until_the_last_ends() -> None:
+    usual = sys.getswitchinterval()
+    first, second = short_switches(), short_switches()
+    first.__enter__()
+    assert sys.getswitchinterval() < usual
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() < usual
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == usual

@@ -28,7 +28,7 @@ from bot.matching.config import MatchingConfig
 from bot.matching.eligibility import Barriers, community_barriers, is_open, refusal
 from bot.matching.encoder import UniversalSentenceEncoder
 from bot.matching.index import NEED, OFFER, TOPIC_SLUGS, CommunityIndex
-from bot.matching.process import collector_paused, one_blas_thread
+from bot.matching.process import collector_paused, one_blas_thread, short_switches
 from bot.matching.scoring import (
     BlockOutcome,
     Candidates,
@@ -396,7 +396,7 @@ class Matcher:
             meanwhile()
             return score(parts)
         # The products and the selection run in C without the GIL: each core takes every other block.
-        with one_blas_thread(), ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
+        with one_blas_thread(), short_switches(), ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
             futures = [pool.submit(score, parts[start::workers]) for start in range(workers)]
             meanwhile()
             shares = [future.result() for future in futures]
