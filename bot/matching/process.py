@@ -14,9 +14,9 @@ on two cores took about 0.2 s less, and a quarter of a second less CPU time.
 
 The cyclic garbage collector paused: building an index and loading a round's posts allocate
 hundreds of thousands of containers (rows, ORM objects, their states) that all live on, so every
-collection walks them again for nothing: a third of the CPU time of reading 20,000 posts. Nothing
-a round builds is freed by the collector (no cycles die young); garbage other threads leave
-meanwhile waits a few seconds.
+collection walks them again for nothing: a third of the CPU time of reading 20,000 posts. A round
+leaves little cyclic garbage (its peak memory went down, 745 MB to 710 MB, for 10,000 x 10,000);
+what other threads leave meanwhile waits the few seconds the round takes.
 """
 
 from __future__ import annotations
