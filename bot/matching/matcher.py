@@ -17,17 +17,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_, translator
 from bot.matching import reasons as reason_text
-from bot.matching.blas import one_blas_thread
 from bot.matching.config import MatchingConfig
 from bot.matching.eligibility import Barriers, community_barriers, is_open, refusal
 from bot.matching.encoder import UniversalSentenceEncoder
 from bot.matching.index import NEED, OFFER, TOPIC_SLUGS, CommunityIndex
+from bot.matching.process import collector_paused, one_blas_thread, short_switches
 from bot.matching.scoring import (
     BlockOutcome,
     Candidates,
@@ -172,7 +173,7 @@ class Matcher:
                 index = self._indexes[community_id] = CommunityIndex(
                     community_id, self._normaliser, self.encoder, self.config
                 )
-        with index.lock:
+        with index.lock, collector_paused():
             index.sync(session, thorough=thorough)
         return index
 
@@ -273,7 +274,8 @@ class Matcher:
         `capacity` needs (best scores first), and every need left without one with the reason."""
         started = time.perf_counter()
         try:
-            return self._run_round(session, community_id, top_k, capacity=capacity, min_score=min_score)
+            with collector_paused():
+                return self._run_round(session, community_id, top_k, capacity=capacity, min_score=min_score)
         finally:
             if self._on_round is not None:
                 self._on_round(time.perf_counter() - started)
@@ -395,7 +397,7 @@ class Matcher:
             meanwhile()
             return score(parts)
         # The products and the selection run in C without the GIL: each core takes every other block.
-        with one_blas_thread(), ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
+        with one_blas_thread(), short_switches(), ThreadPoolExecutor(workers, thread_name_prefix="matching") as pool:
             futures = [pool.submit(score, parts[start::workers]) for start in range(workers)]
             meanwhile()
             shares = [future.result() for future in futures]
@@ -407,7 +409,7 @@ class Matcher:
         self, index: CommunityIndex, need_rows: npt.NDArray[np.intp], offer_rows: npt.NDArray[np.intp]
     ) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
         """Shared topics, key terms and whether the purpose carries each (need, offer) pair of index
-        rows. Vectorised products; the loop runs over the chosen pairs only."""
+        rows, vectorised over all the pairs."""
         if len(need_rows) == 0:
             return []
         topics = index.topic_matrix()
@@ -416,21 +418,9 @@ class Matcher:
         common = terms[need_rows].multiply(terms[offer_rows]).tocsr()
         text = np.asarray(common.sum(axis=1)).ravel()
         purpose = self._purpose_carries(index, need_rows, offer_rows, shared.sum(axis=1), text).tolist()
-        strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
         languages = index.language.view()
-        # Each pair's shared terms, strongest first (ties in stored order), sorted for all pairs at once.
-        pair_of = np.repeat(np.arange(len(need_rows)), np.diff(common.indptr))
-        ranked = common.indices[np.lexsort((np.arange(common.nnz), -common.data, pair_of))].tolist()
-        bounds = common.indptr.tolist()
-        need_languages = languages[need_rows].tolist()
-        offer_languages = languages[offer_rows].tolist()
-        explained = []
-        for pair, (top, weights) in enumerate(zip(strongest.tolist(), shared.tolist(), strict=True)):
-            slugs = tuple(TOPIC_SLUGS[at] for at in top if weights[at] > 0)
-            columns = ranked[bounds[pair] : bounds[pair + 1]]
-            words = self._words(index, columns, need_languages[pair], offer_languages[pair])
-            explained.append((slugs, words, purpose[pair]))
-        return explained
+        words = self._key_terms(index, common, languages[need_rows], languages[offer_rows])
+        return list(zip(_shared_slugs(shared), words, purpose, strict=True))
 
     def _purpose_carries(
         self,
@@ -457,22 +447,47 @@ class Matcher:
         lexical = weights.text * text_cosines + weights.topic * topic_cosines
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
 
-    def _words(
-        self, index: CommunityIndex, columns: Iterable[int], need_language: int, offer_language: int
-    ) -> tuple[str, ...]:
-        """Up to `max_terms` words for shared term columns; a stem and its cognate key count once."""
-        seen: set[str] = set()
-        words: list[str] = []
-        for column in columns:
-            key = index.term_names[column].removeprefix(PREFIX_MARK)[:PREFIX]
-            if key in seen:
-                continue
-            seen.add(key)
-            mine, theirs = index.surface(column, need_language), index.surface(column, offer_language)
-            words.append(mine if mine == theirs else f"{mine}/{theirs}")
-            if len(words) == self.config.max_terms:
-                break
-        return tuple(words)
+    def _key_terms(
+        self,
+        index: CommunityIndex,
+        common: sp.csr_matrix,
+        need_languages: npt.NDArray[np.int8],
+        offer_languages: npt.NDArray[np.int8],
+    ) -> list[tuple[str, ...]]:
+        """Each pair's words for its shared term columns (`common`, a row per pair), strongest first
+        (ties in stored order): up to `max_terms`, a stem and its cognate key counting once. Sorted
+        and counted for all pairs at once; a key, and a column's words in a pair of languages, are
+        made once each, not once per pair."""
+        pairs = common.shape[0]
+        pair_of = np.repeat(np.arange(pairs), np.diff(common.indptr))
+        columns = common.indices[np.lexsort((np.arange(common.nnz), -common.data, pair_of))].astype(np.int64)
+        distinct, inverse = np.unique(columns, return_inverse=True)
+        keys: dict[str, int] = {}
+        key_of = np.asarray(
+            [
+                keys.setdefault(index.term_names[column].removeprefix(PREFIX_MARK)[:PREFIX], len(keys))
+                for column in distinct.tolist()
+            ],
+            dtype=np.int64,
+        )
+        # A key counts at its first (strongest) column in a pair.
+        kept = np.zeros(len(columns), dtype=np.bool_)
+        kept[np.unique(pair_of * max(len(keys), 1) + key_of[inverse.ravel()], return_index=True)[1]] = True
+        if self.config.max_terms > 0:  # 0 names every key
+            counted = np.cumsum(kept)
+            kept &= counted - np.concatenate([[0], counted])[common.indptr[:-1]][pair_of] <= self.config.max_terms
+        at = np.flatnonzero(kept)
+        spoken = len(index.surfaces)
+        codes = (columns[at] * spoken + need_languages[pair_of[at]]) * spoken + offer_languages[pair_of[at]]
+        distinct, inverse = np.unique(codes, return_inverse=True)
+        named = []
+        for code in distinct.tolist():
+            column, languages = divmod(code, spoken * spoken)
+            mine, theirs = index.surface(column, languages // spoken), index.surface(column, languages % spoken)
+            named.append(mine if mine == theirs else f"{mine}/{theirs}")
+        words = [named[number] for number in inverse.ravel().tolist()]
+        bounds = np.searchsorted(pair_of[at], np.arange(pairs + 1)).tolist()
+        return [tuple(words[bounds[pair] : bounds[pair + 1]]) for pair in range(pairs)]
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -612,6 +627,16 @@ def _exclusions(barriers: Barriers, needs: Side, offers: Side) -> Exclusions:
             offer_parts.append(np.tile(theirs, len(mine)))
     blocked_matrix = pair_matrix(np.concatenate(need_parts), np.concatenate(offer_parts), shape)
     return Exclusions(settled=settled_matrix, blocked=blocked_matrix)
+
+
+def _shared_slugs(shared: npt.NDArray[np.float32]) -> list[tuple[str, ...]]:
+    """Each pair's strongest shared topics (ties in taxonomy order) as slugs, named once per
+    distinct combination."""
+    strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
+    strongest = np.where(np.take_along_axis(shared, strongest, axis=1) > 0, strongest, -1)
+    distinct, inverse = np.unique(strongest, axis=0, return_inverse=True)
+    named = [tuple(TOPIC_SLUGS[at] for at in row if at >= 0) for row in distinct.tolist()]
+    return [named[at] for at in inverse.ravel().tolist()]
 
 
 def _unmatched_reasons(
