@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -15,6 +16,7 @@ from sqlmodel import col, select
 from bot.demo import load_demo
 from bot.deps import Deps
 from bot.matching import UnmatchedReason
+from bot.matching.ahead import encoded_ahead
 from bot.matching.encoder import DIMENSION, STORED, measure_language_offsets, post_text, unpack, without_language
 from bot.matching.evaluation import LabelledSet, load
 from bot.members import resolve
@@ -125,6 +127,16 @@ def test_an_import_stores_every_vector_and_reports_progress(deps: Deps) -> None:
         blobs = session.exec(select(Post.embedding)).all()
     assert len(blobs) == 300
     assert all(blob is not None and len(blob) == DIMENSION * 2 for blob in blobs)
+
+
+@pytest.mark.parametrize("process_from", [1, 99], ids=["process", "thread"])
+def test_vectors_made_ahead_are_the_encoders_in_the_batches_order(deps: Deps, process_from: int) -> None:
+    batches = [[post_text(*ASSET_TRANSFER)], [post_text(*LIBRARY_NEED), "Reparar bicicletas"], ["Jadłodzielnie"]]
+    with encoded_ahead(deps.encoder, batches, process_from=process_from) as made:
+        vectors = list(made)
+    assert [len(batch) for batch in vectors] == [1, 2, 1]
+    expected = deps.encoder.encode([text for batch in batches for text in batch])
+    assert np.allclose(np.concatenate(vectors), expected, atol=1e-5)
 
 
 def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps: Deps, tmp_path: Path) -> None:

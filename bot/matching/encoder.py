@@ -64,6 +64,12 @@ class UniversalSentenceEncoder:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the model keeps per-call scratch state: one batch at a time
 
+    def __getstate__(self) -> dict[str, object]:
+        return {}  # sent to an encoding process (`bot.matching.ahead`): it loads its own model
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._lock = threading.Lock()
+
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)

@@ -10,7 +10,6 @@ rows without a language get the detected language (or the default when the text 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlmodel import Session
 
+from bot.matching.ahead import encoded_ahead
 from bot.matching.encoder import BATCH, Progress, pack, post_text, quiet
 from bot.organisations import organisation_named
 from bot.ports import Encoder
@@ -72,16 +72,13 @@ def save_rows(
     session: Session, rows: Sequence[Row], *, community_id: int, encoder: Encoder, progress: Progress = quiet
 ) -> ImportResult:
     """Create or update the posts, with their sentence vectors, a batch at a time; `progress` is
-    told how many rows each batch saved. The vectors are made on a second thread while the batches
-    before are written: encoding and the database work each take about half of an import, and the
-    encoder's numpy products run without the GIL."""
+    told how many rows each batch saved. The vectors are made ahead (`encoded_ahead`) while the
+    batches before are written: encoding and the database work each take about half of an import."""
     created = updated = 0
     organisations: dict[str, Organisation] = {}  # by the name as written: one look-up per name
     batches = [rows[start : start + BATCH] for start in range(0, len(rows), BATCH)]
-    with ThreadPoolExecutor(1, thread_name_prefix="import-encoder") as pool:
-        vectors = pool.map(
-            lambda batch: encoder.encode([post_text(row.title, row.description) for row in batch]), batches
-        )
+    texts = [[post_text(row.title, row.description) for row in batch] for batch in batches]
+    with encoded_ahead(encoder, texts) as vectors:
         for batch, batch_vectors in zip(batches, vectors, strict=True):
             made, changed = _save_batch(session, batch, batch_vectors, community_id, organisations)
             created, updated = created + made, updated + changed
