@@ -499,16 +499,7 @@ class SlackHarness:
         return self.post(event_body(event, event_id=event_id), content_type="application/json", retry=retry)
 
     def dm(self, text: str, *, user: str = "U1") -> httpx.Response:
-        event = {
-            "type": "message",
-            "channel_type": "im",
-            "channel": f"D{user}",
-            "user": user,
-            "text": text,
-            "ts": f"{time.time():.6f}",
-            "team": TEAM,
-        }
-        return self.event(event)
+        return self.event(dm_event(user, text))
 
     def press(
         self, value: str, *, user: str = "U1", container: dict[str, Any] | None = None, block_id: str = "b"
@@ -523,6 +514,39 @@ class SlackHarness:
             "actions": [{"type": "button", "action_id": "press:0", "block_id": block_id, "value": value}],
         }
         return self.interact(payload)
+
+
+def dm_event(user: str, text: str) -> dict[str, Any]:
+    """The event Slack sends when `user` writes `text` to the bot in a direct message."""
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "channel": f"D{user}",
+        "user": user,
+        "text": text,
+        "ts": f"{time.time():.6f}",
+        "team": TEAM,
+    }
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, Any], *, user: str, team: str = TEAM, view_id: str = "V1", hash_: str = "h"
+) -> dict[str, Any]:
+    """The interaction payload Slack sends when `user` submits the modal `view` with these values."""
+    return {
+        "type": "view_submission",
+        "team": {"id": team},
+        "user": {"id": user},
+        "api_app_id": "A0APP",
+        "view": {
+            "id": view_id,
+            "type": "modal",
+            "hash": hash_,
+            "callback_id": view["callback_id"],
+            "private_metadata": view["private_metadata"],
+            "state": {"values": values},
+        },
+    }
 
 
 def slack_settings(database_url: str, standin: SlackStandIn, **extra: Any) -> Settings:

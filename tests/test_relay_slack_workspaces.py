@@ -9,19 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlmodel import select
 
 from bot.i18n import translator
-from bot.runtime.compose import build_deps
-from bot.runtime.web import build_web_app
 from handlers.slack.mrkdwn import escape
 from storage.models import Delivery
 from tests.conftest import FakeClock
-from tests.slack_standin import Served, SlackHarness, SlackStandIn, slack_settings
-from tests.test_slack_partnerships import ALPHA, BETA, TwoTeams, install
-from tests.waiting import PATIENCE
+from tests.slack_standin import SlackHarness, SlackStandIn
+from tests.test_slack_partnerships import ALPHA, BETA, TwoTeams, two_workspaces
 from tests.walk_support import NEED, OFFER, SlackPerson, deliver, home_buttons
 
 EN = translator("en")
@@ -46,16 +42,8 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def slack(database_url: str, standin: SlackStandIn, clock: FakeClock) -> Iterator[SlackHarness]:
-    settings = slack_settings(
-        database_url, standin, slack_bot_token=None, slack_client_id="111.222", slack_client_secret="secret"
-    )
-    deps = build_deps(settings, clock=clock, migrate=False)
-    with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=PATIENCE) as http:
-        harness = SlackHarness(deps, standin, http, served)
-        install(harness, "code-alpha")
-        install(harness, "code-beta")
+    with two_workspaces(database_url, standin, clock) as harness:
         yield harness
-    deps.engine.dispose()
 
 
 def _thread_of(slack: SlackHarness, person: SlackPerson, piece: str) -> str:

@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import Delivery, Match, Meeting, Member, Organisation, Post, PostKind
 from storage.queries import identity_of
 from tests import slack_standin
-from tests.slack_standin import TEAM, SlackHarness, for_user, in_channel
+from tests.slack_standin import TEAM, SlackHarness, for_user, in_channel, view_submission
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
@@ -178,21 +178,7 @@ def test_a_facilitator_plans_a_meeting_with_a_form(slack: SlackHarness) -> None:
         "time": {"value": {"type": "timepicker", "selected_time": "10:30"}},
         "zone": {"value": {"type": "plain_text_input", "value": "Europe/Lisbon"}},
     }
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM},
-        "user": {"id": "U9"},
-        "api_app_id": "A0APP",
-        "view": {
-            "id": "V2",
-            "type": "modal",
-            "hash": "h",
-            "callback_id": "meeting_modal",
-            "private_metadata": view["private_metadata"],
-            "state": {"values": values},
-        },
-    }
-    assert slack.interact(payload).status_code == 200
+    assert slack.interact(view_submission(view, values, user="U9", view_id="V2")).status_code == 200
     answer = slack.standin.wait_for("chat.postEphemeral")[0]
     assert (answer.params["channel"], answer.params["user"]) == ("C0GENERAL", "U9")
     assert "Kick-off &lt;!here&gt;" in answer.params["text"]

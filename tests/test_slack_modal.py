@@ -12,7 +12,7 @@ from bot.i18n import translator
 from bot.organisations import ORGANISATION_MAX
 from storage.models import Member, Organisation, Post, PostFormat, PostKind
 from tests import slack_standin
-from tests.slack_standin import TEAM, SlackHarness
+from tests.slack_standin import SlackHarness, view_submission
 
 slack = slack_standin.slack  # fixtures
 standin = slack_standin.standin
@@ -41,20 +41,7 @@ def submission(view: dict[str, Any], *, user: str = "U1", **fields: Any) -> dict
         }
     }
     values["format"] = {"value": {"type": "static_select", "selected_option": {"value": fields.get("format", "call")}}}
-    return {
-        "type": "view_submission",
-        "team": {"id": TEAM},
-        "user": {"id": user},
-        "api_app_id": "A0APP",
-        "view": {
-            "id": "V1",
-            "type": "modal",
-            "hash": "h1",
-            "callback_id": view["callback_id"],
-            "private_metadata": view["private_metadata"],
-            "state": {"values": values},
-        },
-    }
+    return view_submission(view, values, user=user, hash_="h1")
 
 
 def block_ids(view: dict[str, Any]) -> list[str]:

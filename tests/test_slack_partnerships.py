@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +22,7 @@ from bot.runtime.web import build_web_app
 from storage.models import Community, Delivery, Identity, Member, Post, Workspace
 from storage.queries import default_community
 from tests.conftest import FakeClock
-from tests.slack_standin import Call, Served, SlackHarness, SlackStandIn, slack_settings
+from tests.slack_standin import Call, Served, SlackHarness, SlackStandIn, slack_settings, view_submission
 from tests.waiting import PATIENCE, wait_until
 
 EN = translator("en")
@@ -54,10 +55,17 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def slack(database_url: str, standin: SlackStandIn) -> Iterator[SlackHarness]:
+    with two_workspaces(database_url, standin, FakeClock()) as harness:
+        yield harness
+
+
+@contextmanager
+def two_workspaces(database_url: str, standin: SlackStandIn, clock: FakeClock) -> Iterator[SlackHarness]:
+    """The serve app with Slack's OAuth on, installed in the workspaces ALPHA and BETA."""
     settings = slack_settings(
         database_url, standin, slack_bot_token=None, slack_client_id="111.222", slack_client_secret="secret"
     )
-    deps = build_deps(settings, clock=FakeClock(), migrate=False)
+    deps = build_deps(settings, clock=clock, migrate=False)
     with Served(build_web_app(deps)) as served, httpx.Client(base_url=served.url, timeout=PATIENCE) as http:
         harness = SlackHarness(deps, standin, http, served)
         install(harness, "code-alpha")
@@ -96,22 +104,8 @@ def post(slack: SlackHarness, team: str, user: str, kind: str, title: str, descr
         "topics": {"value": {"type": "multi_static_select", "selected_options": [{"value": "public-procurement"}]}},
         "format": {"value": {"type": "static_select", "selected_option": {"value": "call"}}},
     }
-    payload = {
-        "type": "view_submission",
-        "team": {"id": team},
-        "user": {"id": user},
-        "api_app_id": "A0APP",
-        "view": {
-            "id": "V1",
-            "type": "modal",
-            "hash": "h",
-            "callback_id": view["callback_id"],
-            "private_metadata": view["private_metadata"],
-            "state": {"values": values},
-        },
-    }
     since = slack.standin.mark()
-    assert slack.interact(payload).status_code == 200
+    assert slack.interact(view_submission(view, values, user=user, team=team)).status_code == 200
     calls = slack.standin.wait_for("chat.postMessage", 2, since=since)  # "saved", then the suggestions
     return [str(call.params["text"]) for call in calls]
 

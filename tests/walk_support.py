@@ -20,7 +20,7 @@ from schedules.outbox import Dispatcher
 from tests import slack_standin, telegram_standin
 from tests.conftest import FakeClock
 from tests.schedules_support import clock_sleep, drain_all
-from tests.slack_standin import TEAM, SlackHarness
+from tests.slack_standin import TEAM, SlackHarness, view_submission
 from tests.telegram_standin import StandIn, buttons
 
 TOPIC = "public-procurement"
@@ -89,22 +89,8 @@ class SlackPerson:
             "topics": {"value": {"type": "multi_static_select", "selected_options": [{"value": TOPIC}]}},
             "format": {"value": {"type": "static_select", "selected_option": {"value": "call"}}},
         }
-        payload = {
-            "type": "view_submission",
-            "team": {"id": self.team},
-            "user": {"id": self.user},
-            "api_app_id": "A0APP",
-            "view": {
-                "id": "V1",
-                "type": "modal",
-                "hash": "h",
-                "callback_id": view["callback_id"],
-                "private_metadata": view["private_metadata"],
-                "state": {"values": values},
-            },
-        }
         since = self.slack.standin.mark()
-        assert self.slack.interact(payload).status_code == 200
+        assert self.slack.interact(view_submission(view, values, user=self.user, team=self.team)).status_code == 200
         self.in_dm("/contact", since=since)  # the last answer to a first post: how may peers reach you?
         suggested = (escape(self.tr.t("core.suggestions_header")), escape(self.tr.t("core.suggestions_none")))
         [found] = [

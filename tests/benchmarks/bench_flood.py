@@ -224,16 +224,7 @@ def slack_command(standin_url: str, user: str, name: str) -> tuple[str, dict[str
 
 
 def slack_dm(user: str, text: str) -> tuple[str, dict[str, str]]:
-    event = {
-        "type": "message",
-        "channel_type": "im",
-        "channel": f"D{user}",
-        "user": user,
-        "text": text,
-        "ts": f"{time.time():.6f}",
-        "team": slack.TEAM,
-    }
-    body = slack.event_body(event)
+    body = slack.event_body(slack.dm_event(user, text))
     return body, slack.signed_headers(body, content_type="application/json")
 
 
