@@ -40,8 +40,12 @@ EVAL_SETS = {
     # before the last calibration, to check it: 0.16 lexical only, 0.70 now (0.685 in one round,
     # where an offer goes to at most 5 needs).
     DATA / "matching_eval_4.json": Bar(44, 0.68, 0.70),
+    # A fifth, written blind in session 5 (nearly every gold pair in another language, cognates
+    # screened out) and used only to check: 0.12 lexical only, 0.49 now; USE alone ranks it at
+    # 0.48. The best estimate here of a held-out paraphrase set (README, Matching).
+    DATA / "matching_eval_5.json": Bar(42, 0.48, 0.60),
 }
-PARAPHRASE = [DATA / "matching_eval_3.json", DATA / "matching_eval_4.json"]
+PARAPHRASE = [DATA / "matching_eval_3.json", DATA / "matching_eval_4.json", DATA / "matching_eval_5.json"]
 # Today's matcher without the semantic channel, for the figures printed beside each set's.
 LEXICAL = MatchingConfig(weights=Weights(semantic=0.0, topic=0.35, text=0.65), min_score=0.04)
 
