@@ -17,7 +17,15 @@ from bot.demo import load_demo
 from bot.deps import Deps
 from bot.matching import UnmatchedReason
 from bot.matching.ahead import encoded_ahead
-from bot.matching.encoder import DIMENSION, STORED, measure_language_offsets, post_text, unpack, without_language
+from bot.matching.encoder import (
+    DIMENSION,
+    STORED,
+    measure_language_offsets,
+    post_text,
+    store_vectors,
+    unpack,
+    without_language,
+)
 from bot.matching.evaluation import LabelledSet, load
 from bot.members import resolve
 from bot.ports import Sender
@@ -165,6 +173,23 @@ def test_reindex_backfills_posts_without_a_vector_and_the_index_reads_them(deps:
                 assert index.vectors(at)[0] @ read > 0.999
     again = CliRunner().invoke(cli, ["reindex"], obj={}, env=env)
     assert again.stdout == "Posts given a sentence vector: 0.\n"
+
+
+def test_a_post_edited_while_its_vector_was_made_gets_the_vector_of_its_new_text(deps: Deps) -> None:
+    """`peerlink reindex` reads the posts' texts, makes their vectors ahead, then stores them: a post
+    edited in between (by the web process) must not keep the vector of its old text."""
+    with transaction(deps.sessions) as session:
+        world = World(session)
+        world.need("n-gdl", "Guadalajara", *PROCUREMENT_NEED, language="es")
+        session.flush()
+        post = world.posts["n-gdl"]
+        read = post_text(post.title, post.description)
+        made = {post.id: (read, deps.encoder.encode([read])[0])}
+        post.title = "Mercados municipales para productores locales"
+        store_vectors(deps.encoder, [post], made)
+        now = deps.encoder.encode([post_text(post.title, post.description)])[0]
+        assert _stored(post) @ now > 0.999
+        assert _stored(post) @ made[post.id][1] < 0.99
 
 
 # Demo pairs read by a person (README, Matching): unrelated ones the threshold must keep out (the

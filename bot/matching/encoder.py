@@ -16,6 +16,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.config import SUPPORTED_LANGUAGES
+from bot.matching.ahead import encoded_ahead
 from bot.ports import Encoder
 from bot.topics import TOPICS
 from storage.models import Post
@@ -148,20 +149,34 @@ def stale(encoder: Encoder) -> Any:
 
 def backfill(session: Session, encoder: Encoder, *, everything: bool = False, progress: Progress = quiet) -> int:
     """Store the vector of every post that lacks one (or of every post, `everything`), a batch at a
-    time, flushing each; `progress` is told each batch's size. Returns how many posts got one."""
+    time, flushing each; `progress` is told each batch's size. The vectors are made ahead
+    (`encoded_ahead`: in two processes of their own for a large backfill) while the batches before
+    are stored. Returns how many posts got one."""
     condition = col(Post.id).is_not(None) if everything else stale(encoder)
-    done, after = 0, 0
-    while True:
-        batch = session.exec(
-            select(Post).where(condition, col(Post.id) > after).order_by(col(Post.id)).limit(BATCH)
-        ).all()
-        if not batch:
-            return done
-        embed_posts(encoder, batch)
-        session.add_all(batch)
-        session.flush()
-        done, after = done + len(batch), batch[-1].id or after
-        progress(len(batch))
+    listed = session.exec(select(Post.id, Post.title, Post.description).where(condition).order_by(col(Post.id))).all()
+    batches = [listed[start : start + BATCH] for start in range(0, len(listed), BATCH)]
+    texts = [[post_text(title, description) for _, title, description in batch] for batch in batches]
+    with encoded_ahead(encoder, texts) as made:
+        for batch, batch_texts, vectors in zip(batches, texts, made, strict=True):
+            ids = [post_id for post_id, _, _ in batch]
+            posts = session.exec(select(Post).where(col(Post.id).in_(ids)).order_by(col(Post.id))).all()
+            store_vectors(encoder, posts, dict(zip(ids, zip(batch_texts, vectors, strict=True), strict=True)))
+            session.add_all(posts)
+            session.flush()
+            progress(len(batch))
+    return len(listed)
+
+
+def store_vectors(
+    encoder: Encoder, posts: Sequence[Post], made: dict[int | None, tuple[str, npt.NDArray[np.float32]]]
+) -> None:
+    """Give each post the vector made for it, or a new one if its text changed since it was read
+    (edited meanwhile by another process)."""
+    for post in posts:
+        text, vector = made[post.id]
+        if post_text(post.title, post.description) != text:
+            vector = encoder.encode([post_text(post.title, post.description)])[0]
+        post.embedding = pack(vector)
 
 
 def count_stale(session: Session, encoder: Encoder, *, everything: bool = False) -> int:
