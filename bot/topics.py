@@ -20,6 +20,11 @@ from pathlib import Path
 from bot.config import SUPPORTED_LANGUAGES
 
 DATA = Path(__file__).with_name("topics.json")
+# Finer purposes than the topics (community asset transfer, worker buyout, repair cafés, ...), in
+# the same format: keywords written as the many ways people say each purpose in each language, so
+# a need and an offer that say one purpose in other words and languages still meet. Matching only
+# (`bot.matching.features`): people pick and see topics, not these.
+CONCEPTS_DATA = Path(__file__).with_name("concepts.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +37,8 @@ class Topic:
         return self.labels.get(language) or self.labels["en"]
 
 
-def _load() -> tuple[Topic, ...]:
-    raw = json.loads(DATA.read_text(encoding="utf-8"))
+def _load(path: Path) -> tuple[Topic, ...]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
     return tuple(
         Topic(
             slug=item["slug"],
@@ -44,9 +49,11 @@ def _load() -> tuple[Topic, ...]:
     )
 
 
-TOPICS: tuple[Topic, ...] = _load()
+TOPICS: tuple[Topic, ...] = _load(DATA)
+CONCEPTS: tuple[Topic, ...] = _load(CONCEPTS_DATA)
 
 BY_SLUG = {topic.slug: topic for topic in TOPICS}
+CONCEPT_BY_SLUG = {concept.slug: concept for concept in CONCEPTS}
 
 # Letters NFKD does not decompose, and the typographic apostrophe people paste from documents.
 _EXTRA_FOLDS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "\u2019": "'", "\u2018": "'"})
@@ -104,3 +111,8 @@ def find_topic(name: str, language: str = "en") -> Topic | None:
 def label(slug: str, language: str) -> str:
     topic = BY_SLUG.get(slug)
     return topic.label(language) if topic else slug
+
+
+def concept_label(slug: str, language: str) -> str:
+    concept = CONCEPT_BY_SLUG.get(slug)
+    return concept.label(language) if concept else slug

@@ -27,11 +27,12 @@ class Purpose:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How a pair's score in [0, 1] is made: `purpose + topic * cos(topic vectors) + text *
-    cos(term vectors)`, clipped to [0, 1]. The purpose part (`Purpose`) is `semantic` per standard
-    deviation that the pair's sentence cosine stands above what the need and the offer each usually
-    get, counted from `floor` standard deviations: negative below it, so a pair with nothing in
-    common in meaning loses what a shared word alone would give it. Measuring the cosine against
+    """How a pair's score in [0, 1] is made: `purpose + topic * cos(topic vectors) + concept *
+    cos(concept vectors) + text * cos(term vectors)`, clipped to [0, 1]. The purpose part
+    (`Purpose`) is `semantic` per standard deviation that the pair's sentence cosine stands above
+    what the need and the offer each usually get, counted from `floor` standard deviations:
+    negative below it, so a pair with nothing in common in meaning loses what a shared word alone
+    would give it. Measuring the cosine against
     each post's own usual cosines is what makes it fair: a post that is close to everything (a
     generic "we support the social economy") gets no bonus for it, and a community whose posts all
     write about the same field has a higher usual cosine than a mixed one. Tuned on Peerlink's own
@@ -41,14 +42,18 @@ class Weights:
     semantic: float = 0.2  # per standard deviation above the floor (bot/matching/encoder.py)
     topic: float = 0.15  # shared taxonomy topics: the bridge between languages
     text: float = 0.1  # shared stems and cognates: the detail within a topic, and what topics miss
+    # Shared concepts (`bot.topics.CONCEPTS`): finer purposes than topics, each with the many ways
+    # it is said in each language, so a pair that says one purpose in other words still meets.
+    concept: float = 0.15
     floor: float = 1.25  # standard deviations above the usual cosines where the purpose part is 0
     # The most the purpose part takes off a pair (`Purpose.least`): the encoder gives some pairs that
     # serve one purpose in other words a low cosine (a need to open procurement to social enterprises
     # and an offer of social clauses in tenders); past this, the taxonomy and the shared words speak.
     doubt: float = 0.08
     # The honest threshold's second half (`scoring.drop_apart`): when both posts are filed under
-    # taxonomy topics and share none, the taxonomy says they are about different things, and only a
-    # pair whose sentence cosine stands this many standard deviations above the usual is shown.
+    # taxonomy topics and share no topic and no concept, the taxonomy says they are about different
+    # things, and only a pair whose sentence cosine stands this many standard deviations above the
+    # usual is shown.
     apart: float = 1.67
     # A small community's usual cosines and spread are drawn towards these priors (what the USE
     # multilingual encoder gives unrelated posts), as if they had this many more pairs at the prior:
@@ -61,8 +66,8 @@ class Weights:
     cognate: float = 1.0  # the 5-letter stem prefix that bridges related languages, against a full stem 1
 
     def __post_init__(self) -> None:
-        if min(self.semantic, self.topic, self.text) < 0:
-            raise ValueError("semantic, topic and text weights must be non-negative")
+        if min(self.semantic, self.topic, self.text, self.concept) < 0:
+            raise ValueError("semantic, topic, text and concept weights must be non-negative")
 
     @property
     def apart_part(self) -> float:

@@ -16,8 +16,8 @@ import numpy.typing as npt
 from bot.config import SUPPORTED_LANGUAGES
 from bot.matching.config import Weights
 from bot.matching.text import Normaliser, resolve_language
-from bot.matching.topic_scan import rank_topics
-from bot.topics import BY_SLUG, TOPICS
+from bot.matching.topic_scan import Ranked, rank_scanned
+from bot.topics import BY_SLUG, CONCEPTS, TOPICS
 
 TOPIC_COLUMN = {topic.slug: number for number, topic in enumerate(TOPICS)}
 
@@ -39,6 +39,7 @@ class Features:
 
     languages: list[str]
     topics: npt.NDArray[np.float32]  # (posts, topics): raw topic weights
+    concepts: npt.NDArray[np.float32]  # (posts, concepts): raw concept weights, found as topics are
     indptr: npt.NDArray[np.int64]
     terms: npt.NDArray[np.int64]  # the normaliser's term ids (stems and cognate keys)
     weights: npt.NDArray[np.float32]  # sublinear, title-weighted frequency
@@ -49,21 +50,32 @@ class Features:
         return np.asarray([SUPPORTED_LANGUAGES.index(code) for code in self.languages], dtype=np.int8)
 
 
-def topic_weights(texts: Sequence[PostText], weights: Weights) -> npt.NDArray[np.float32]:
-    """Chosen topics, topics found in the title, topics found in the description (most mentioned
-    first), added up in that order."""
-    found = np.zeros((len(texts), len(TOPICS)), dtype=np.float64)
+def topic_weights(
+    texts: Sequence[PostText], weights: Weights
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """(topics, concepts) of each post: chosen topics, topics found in the title, topics found in
+    the description (most mentioned first), added up in that order; concepts found the same way
+    (nobody chooses them), in the same scan."""
+    topics = np.zeros((len(texts), len(TOPICS)), dtype=np.float64)
     chosen = [(at, TOPIC_COLUMN[slug]) for at, text in enumerate(texts) for slug in text.topics if slug in BY_SLUG]
     if chosen:
         rows, columns = zip(*chosen, strict=True)
-        np.add.at(found, (np.asarray(rows), np.asarray(columns)), weights.chosen_topic)
-    ranked = rank_topics([part for text in texts for part in (text.title, text.description)])
+        np.add.at(topics, (np.asarray(rows), np.asarray(columns)), weights.chosen_topic)
+    found_topics, found_concepts = rank_scanned([part for text in texts for part in (text.title, text.description)])
+    concepts = np.zeros((len(texts), len(CONCEPTS)), dtype=np.float64)
+    _add_found(topics, found_topics, weights)
+    _add_found(concepts, found_concepts, weights)
+    return topics.astype(np.float32), concepts.astype(np.float32)
+
+
+def _add_found(found: npt.NDArray[np.float64], ranked: Ranked, weights: Weights) -> None:
+    """Add what the scan found in the posts' titles (`weights.title` each) and descriptions (less
+    for each rank down) to `found` (posts, columns); the scan's texts alternate title, description."""
     post, in_title = ranked.text // 2, ranked.text % 2 == 0
     title = in_title.nonzero()[0]
     np.add.at(found, (post[title], ranked.topic[title]), weights.title)
     body = (~in_title).nonzero()[0]
     np.add.at(found, (post[body], ranked.topic[body]), 1.0 / (1.0 + 0.5 * ranked.rank[body]))
-    return found.astype(np.float32)
 
 
 def _sublinear(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -117,4 +129,5 @@ def featurise(normaliser: Normaliser, texts: Sequence[PostText], weights: Weight
         for text in texts
     ]
     indptr, terms, values, words, word_of = term_weights(normaliser, texts, languages, weights)
-    return Features(languages, topic_weights(texts, weights), indptr, terms, values, words, word_of)
+    topics, concepts = topic_weights(texts, weights)
+    return Features(languages, topics, concepts, indptr, terms, values, words, word_of)

@@ -36,7 +36,7 @@ from bot.matching.features import Features, PostText, featurise
 from bot.matching.rows import Column, DenseRows, SparseRows
 from bot.matching.text import Normaliser
 from bot.ports import Encoder
-from bot.topics import TOPICS
+from bot.topics import CONCEPTS, TOPICS
 from storage.models import Post, PostKind, PostStatus
 
 TOPIC_SLUGS = tuple(topic.slug for topic in TOPICS)
@@ -121,6 +121,8 @@ class CommunityIndex:
         self.surfaces: list[dict[int, str]] = [{} for _ in SUPPORTED_LANGUAGES]
         self.raw_terms, self.terms = SparseRows(), SparseRows()
         self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
+        # Concepts as sparse rows: a post has a few of the hundred-odd (dense, 45 MB a copy at 100,000 posts).
+        self.raw_concepts, self.concepts = SparseRows(), SparseRows()
         # Sentence vectors, one matrix per kind (need, offer), so a new post's products read only the
         # other kind's (the largest array of the index: 2 KB a post). `semantic_at`: row -> position
         # in its kind's matrix; `kind_rows`: per kind, position -> row.
@@ -137,6 +139,7 @@ class CommunityIndex:
         self._changed = 0
         self.term_df = Column(np.int64)
         self.topic_df = np.zeros(len(TOPICS), dtype=np.int64)
+        self.concept_df = np.zeros(len(CONCEPTS), dtype=np.int64)
         self.post_id = Column(np.int64)
         self.kind = Column(np.int8)
         self.organisation = Column(np.int64)
@@ -227,17 +230,20 @@ class CommunityIndex:
             return
         features = self.featurise(rows)
         raw = self._raw_terms(features)
-        raw_topics = features.topics
+        raw_topics, raw_concepts = features.topics, sp.csr_matrix(features.concepts, dtype=np.float32)
         # The block's own terms count in the document frequency before it is weighed.
         self.term_df.array[: raw.shape[1]] += np.bincount(raw.indices, minlength=raw.shape[1])
         self.topic_df += (raw_topics > 0).sum(axis=0)
+        self.concept_df += np.bincount(raw_concepts.indices, minlength=len(CONCEPTS))
         self.alive_count += len(rows)
-        terms, topics = self.weigh(raw, raw_topics)
+        terms, topics, concepts = self.weigh(raw, raw_topics, raw_concepts)
         start = self.post_id.rows
         self.raw_terms.append(raw)
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
+        self.raw_concepts.append(raw_concepts)
+        self.concepts.append(concepts)
         vectors = without_language(self.sentence_vectors(rows), features.language_numbers(), self._offsets)
         kinds = np.asarray([NEED if row.kind == PostKind.need.value else OFFER for row in rows], dtype=np.int8)
         self._append_vectors(vectors, kinds, start=self.post_id.rows)
@@ -313,19 +319,19 @@ class CommunityIndex:
         )
 
     def weigh(
-        self, raw: sp.csr_matrix, raw_topics: npt.NDArray[np.float32]
-    ) -> tuple[sp.csr_matrix, npt.NDArray[np.float32]]:
-        """TF-IDF with smoothed IDF (as scikit-learn's), rows L2-normalised."""
+        self, raw: sp.csr_matrix, raw_topics: npt.NDArray[np.float32], raw_concepts: sp.csr_matrix
+    ) -> tuple[sp.csr_matrix, npt.NDArray[np.float32], sp.csr_matrix]:
+        """TF-IDF with smoothed IDF (as scikit-learn's), rows L2-normalised: terms, topics, concepts."""
         count = max(self.alive_count, 1)
         term_df = self.term_df.view()[: raw.shape[1]]
         term_idf = np.log((1 + count) / (1 + term_df)) + 1.0
         # Terms in most posts ("social", "city") only add noise, and cost most in the products.
         term_idf[term_df > max(self._config.max_df * count, self._config.min_pruned)] = 0.0
-        topic_idf = np.log((1 + count) / (1 + self.topic_df)) + 1.0
         terms = _strongest(sp.csr_matrix(raw @ sp.diags(term_idf.astype(np.float32))), self._config.post_terms)
         terms = normalize(terms, copy=False)
-        topics = normalize(raw_topics * topic_idf.astype(np.float32), copy=False)
-        return sp.csr_matrix(terms, dtype=np.float32), topics.astype(np.float32)
+        topics = np.asarray(normalize(raw_topics * _idf(self.topic_df, count), copy=False), dtype=np.float32)
+        concepts = normalize(sp.csr_matrix(raw_concepts @ sp.diags(_idf(self.concept_df, count))), copy=False)
+        return sp.csr_matrix(terms, dtype=np.float32), topics, sp.csr_matrix(concepts, dtype=np.float32)
 
     def remove(self, post_id: int) -> None:
         row = self.row_of.pop(post_id, None)
@@ -335,6 +341,7 @@ class CommunityIndex:
         self.alive.array[row] = False
         self.term_df.array[self.raw_terms.columns(row)] -= 1
         self.topic_df -= self.raw_topics.array[row] > 0
+        self.concept_df[self.raw_concepts.columns(row)] -= 1
         kind = int(self.kind.array[row])
         self.semantic_sum[kind] -= self.semantic[kind].array[self.semantic_at.array[row]]
         self.semantic_count[kind] -= 1
@@ -346,19 +353,22 @@ class CommunityIndex:
         """Re-weigh every live row with today's document frequencies and drop dead rows."""
         keep = np.flatnonzero(self.alive.view())
         raw = self.raw_terms.matrix(len(self.term_names))[keep]
-        raw_topics = self.raw_topics.view()[keep]
+        raw_topics, raw_concepts = self.raw_topics.view()[keep], self.raw_concepts.matrix(len(CONCEPTS))[keep]
         semantic, kinds = self.vectors(keep), self.kind.view()[keep]
-        terms, topics = self.weigh(raw, raw_topics)
+        terms, topics, concepts = self.weigh(raw, raw_topics, raw_concepts)
         meta = {
             name: getattr(self, name).view()[keep]
             for name in ("post_id", "kind", "organisation", "member", "until", "language")
         }
         self.raw_terms, self.terms = SparseRows(), SparseRows()
         self.raw_topics, self.topics = DenseRows(len(TOPICS)), DenseRows(len(TOPICS))
+        self.raw_concepts, self.concepts = SparseRows(), SparseRows()
         self.raw_terms.append(raw)
         self.terms.append(terms)
         self.raw_topics.append(raw_topics)
         self.topics.append(topics)
+        self.raw_concepts.append(raw_concepts)
+        self.concepts.append(concepts)
         self.semantic = (DenseRows(self._encoder.dimension), DenseRows(self._encoder.dimension))
         self.semantic_at, self.kind_rows = Column(np.int64), (Column(np.int64), Column(np.int64))
         self._append_vectors(semantic, kinds, start=0)
@@ -379,6 +389,9 @@ class CommunityIndex:
 
     def topic_matrix(self) -> npt.NDArray[np.float32]:
         return self.topics.view()
+
+    def concept_matrix(self) -> sp.csr_matrix:
+        return self.concepts.matrix(len(CONCEPTS))
 
     def vectors(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         """The sentence vectors of these rows (a copy)."""
@@ -454,6 +467,11 @@ class CommunityIndex:
         if found is not None:
             return found
         return next((seen[column] for seen in self.surfaces if column in seen), "")
+
+
+def _idf(df: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.float32]:
+    """Smoothed IDF (as scikit-learn's) of topics or concepts."""
+    return np.asarray(np.log((1 + count) / (1 + df)) + 1.0, dtype=np.float32)
 
 
 def _strongest(rows: sp.csr_matrix, keep: int) -> sp.csr_matrix:

@@ -44,6 +44,7 @@ from bot.matching.scoring import (
 )
 from bot.matching.text import PREFIX, PREFIX_MARK, Normaliser
 from bot.ports import Clock, Encoder, SystemClock
+from bot.topics import CONCEPTS
 from storage.models import (
     Match,
     MatchRound,
@@ -54,6 +55,10 @@ from storage.models import (
 )
 
 SHARED_TOPICS = 3  # topics named in a reason
+SHARED_CONCEPTS = 2  # concepts named in a reason
+CONCEPT_SLUGS = tuple(concept.slug for concept in CONCEPTS)
+# Why a pair: shared topics, key terms, similar purpose, shared concepts (`Suggestion`'s fields).
+Why = tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]
 _PAIR_SLICE = 2048  # pairs whose vectors are gathered at once for their cosines
 _IN_CHUNK = 900  # ids per `IN (...)` (SQLite's default limit is 999 variables)
 _EMBEDDING: QueryableAttribute[Any] = Post.embedding  # type: ignore[assignment]  # SQLModel types columns as values
@@ -86,14 +91,20 @@ class Suggestion:
     shared_topics: tuple[str, ...]  # topic slugs, strongest first
     key_terms: tuple[str, ...]  # words both posts use; "financiación/financing" across languages
     similar_purpose: bool  # the sentence vectors carry the pair: same aim, in other words
+    shared_concepts: tuple[str, ...] = ()  # concept slugs (`bot.topics.CONCEPTS`), strongest first
 
     def reasons(self, language: str) -> list[str]:
-        """Why this pair, in `language`: shared topics (labels translated), key terms, similar purpose."""
-        return reason_text.render(self.shared_topics, self.key_terms, language, purpose=self.similar_purpose)
+        """Why this pair, in `language`: shared topics and concepts (labels translated), key terms,
+        similar purpose."""
+        return reason_text.render(
+            self.shared_topics, self.key_terms, language, purpose=self.similar_purpose, concepts=self.shared_concepts
+        )
 
     def stored_reasons(self) -> list[str]:
         """The language-neutral form kept in `Match.reasons` (see `reasons.render_stored`)."""
-        return reason_text.neutral(self.shared_topics, self.key_terms, purpose=self.similar_purpose)
+        return reason_text.neutral(
+            self.shared_topics, self.key_terms, purpose=self.similar_purpose, concepts=self.shared_concepts
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,9 +222,9 @@ class Matcher:
             explained = self._explain(index, need_rows, offer_rows)
             others = index.post_id.view()[best].tolist()
         suggestions = []
-        for other, score, (topics, terms, purpose) in zip(others, scores[best].tolist(), explained, strict=True):
+        for other, score, why in zip(others, scores[best].tolist(), explained, strict=True):
             need, offer = (post, found[other]) if post.kind == PostKind.need else (found[other], post)
-            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms, purpose))
+            suggestions.append(Suggestion(need, offer, round(float(score), 4), *why))
         return suggestions
 
     def rescore(self, session: Session, post: Post, others: Sequence[Post]) -> list[Suggestion]:
@@ -232,9 +243,9 @@ class Matcher:
             need_rows, offer_rows = (mine, rows) if post.kind == PostKind.need else (rows, mine)
             explained = self._explain(index, need_rows, offer_rows)
         suggestions = []
-        for other, score, (topics, terms, purpose) in zip(kept, scores, explained, strict=True):
+        for other, score, why in zip(kept, scores, explained, strict=True):
             need, offer = (post, other) if post.kind == PostKind.need else (other, post)
-            suggestions.append(Suggestion(need, offer, round(float(score), 4), topics, terms, purpose))
+            suggestions.append(Suggestion(need, offer, round(float(score), 4), *why))
         return suggestions
 
     def _scores_of_row(self, index: CommunityIndex, row: int) -> npt.NDArray[np.float32]:
@@ -244,7 +255,10 @@ class Matcher:
         query = np.asarray(terms[row].toarray(), dtype=np.float32).ravel()
         topics = index.topic_matrix()
         topic = np.asarray(weights.topic * (topics @ topics[row]), dtype=np.float32)
-        scores = np.asarray(weights.text * (terms @ query), dtype=np.float32) + topic
+        concepts = index.concept_matrix()
+        aims = np.asarray(concepts[row].toarray(), dtype=np.float32).ravel()
+        concept = np.asarray(weights.concept * (concepts @ aims), dtype=np.float32)
+        scores = np.asarray(weights.text * (terms @ query), dtype=np.float32) + topic + concept
         part = index.purpose()
         mine = part.offset + part.half * float(index.usual(np.asarray([row]))[0])
         purpose = np.full(len(scores), -mine, dtype=np.float32)
@@ -255,7 +269,7 @@ class Matcher:
         np.clip(scores, 0.0, 1.0, out=scores)
         filed = filed_under_topics(topics)
         weak = np.empty((1, len(scores)), dtype=np.bool_)
-        apart = (topic <= 0)[None, :]
+        apart = ((topic <= 0) & (concept <= 0))[None, :]
         drop_apart(scores[None, :], apart, purpose[None, :], (filed[row : row + 1], filed), weights, weak=weak)
         return scores
 
@@ -312,10 +326,8 @@ class Matcher:
             explained = self._explain(index, needs.rows[need], offers.rows[offer])
             reasons = _unmatched_reasons(outcomes, len(needs.rows), len(offers.rows), need)
         suggestions = [
-            Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), topics, terms, purpose)
-            for n, o, s, (topics, terms, purpose) in zip(
-                need.tolist(), offer.tolist(), score.tolist(), explained, strict=True
-            )
+            Suggestion(posts[need_ids[n]], posts[offer_ids[o]], round(s, 4), *why)
+            for n, o, s, why in zip(need.tolist(), offer.tolist(), score.tolist(), explained, strict=True)
             if need_ids[n] in posts and _allowed(posts[need_ids[n]], posts.get(offer_ids[o]), barriers)
         ]
         unmatched = [
@@ -347,7 +359,7 @@ class Matcher:
                     round(float(s), 4),
                     topics,
                 )
-                for n, o, s, (topics, _, _) in zip(need, offer, score, explained, strict=True)
+                for n, o, s, (topics, *_) in zip(need, offer, score, explained, strict=True)
             ]
 
     def _side(self, index: CommunityIndex, kind: int, barriers: Barriers) -> Side:
@@ -359,6 +371,7 @@ class Matcher:
             rows=rows,
             terms=index.term_matrix()[rows],
             topics=index.topic_matrix()[rows],
+            concepts=index.concept_matrix()[rows],
             semantic=vectors,
             usual=index.usual(rows),
             purpose=index.purpose(),
@@ -407,33 +420,39 @@ class Matcher:
 
     def _explain(
         self, index: CommunityIndex, need_rows: npt.NDArray[np.intp], offer_rows: npt.NDArray[np.intp]
-    ) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
-        """Shared topics, key terms and whether the purpose carries each (need, offer) pair of index
-        rows, vectorised over all the pairs."""
+    ) -> list[Why]:
+        """Shared topics, key terms, whether the purpose carries each (need, offer) pair of index
+        rows, and shared concepts, vectorised over all the pairs."""
         if len(need_rows) == 0:
             return []
         topics = index.topic_matrix()
         shared = topics[need_rows] * topics[offer_rows]
+        concepts = index.concept_matrix()
+        same_aim = np.asarray(concepts[need_rows].multiply(concepts[offer_rows]).toarray(), dtype=np.float32)
         terms = index.term_matrix()
         common = terms[need_rows].multiply(terms[offer_rows]).tocsr()
         text = np.asarray(common.sum(axis=1)).ravel()
-        purpose = self._purpose_carries(index, need_rows, offer_rows, shared.sum(axis=1), text).tolist()
+        lexical = self.config.weights.topic * shared.sum(axis=1) + self.config.weights.concept * same_aim.sum(axis=1)
+        purpose = self._purpose_carries(index, need_rows, offer_rows, lexical, text).tolist()
         languages = index.language.view()
         words = self._key_terms(index, common, languages[need_rows], languages[offer_rows])
-        return list(zip(_shared_slugs(shared), words, purpose, strict=True))
+        topic_slugs = _shared_slugs(shared, TOPIC_SLUGS, SHARED_TOPICS)
+        concept_slugs = _shared_slugs(same_aim, CONCEPT_SLUGS, SHARED_CONCEPTS)
+        return list(zip(topic_slugs, words, purpose, concept_slugs, strict=True))
 
     def _purpose_carries(
         self,
         index: CommunityIndex,
         need_rows: npt.NDArray[np.intp],
         offer_rows: npt.NDArray[np.intp],
-        topic_cosines: npt.NDArray[np.float32],
+        shared: npt.NDArray[np.float32],
         text_cosines: npt.NDArray[np.float32],
     ) -> npt.NDArray[np.bool_]:
         """Whether the sentence vectors carry each pair: their part alone reaches the minimum score
-        and outweighs what shared topics and words give. The pairs' vectors are gathered once each
-        (gathering each post's first, then the pairs', copied them twice), a slice of pairs at a
-        time: a few MB that stay in cache, not two fresh 60 MB arrays."""
+        and outweighs what shared topics and concepts (`shared`, weighted) and words give. The
+        pairs' vectors are gathered once each (gathering each post's first, then the pairs', copied
+        them twice), a slice of pairs at a time: a few MB that stay in cache, not two fresh 60 MB
+        arrays."""
         weights = self.config.weights
         cosines = np.concatenate(
             [
@@ -444,7 +463,7 @@ class Matcher:
         part = index.purpose()
         usual = index.usual(need_rows) + index.usual(offer_rows)
         purpose = part.scale * cosines - part.half * usual - part.offset
-        lexical = weights.text * text_cosines + weights.topic * topic_cosines
+        lexical = weights.text * text_cosines + shared
         return np.asarray((purpose >= self.config.min_score) & (purpose > lexical))
 
     def _key_terms(
@@ -629,13 +648,13 @@ def _exclusions(barriers: Barriers, needs: Side, offers: Side) -> Exclusions:
     return Exclusions(settled=settled_matrix, blocked=blocked_matrix)
 
 
-def _shared_slugs(shared: npt.NDArray[np.float32]) -> list[tuple[str, ...]]:
-    """Each pair's strongest shared topics (ties in taxonomy order) as slugs, named once per
-    distinct combination."""
-    strongest = np.argsort(-shared, axis=1, kind="stable")[:, :SHARED_TOPICS]
+def _shared_slugs(shared: npt.NDArray[np.float32], slugs: Sequence[str], most: int) -> list[tuple[str, ...]]:
+    """Each pair's `most` strongest shared topics or concepts (ties in taxonomy order) as `slugs`,
+    named once per distinct combination."""
+    strongest = np.argsort(-shared, axis=1, kind="stable")[:, :most]
     strongest = np.where(np.take_along_axis(shared, strongest, axis=1) > 0, strongest, -1)
     distinct, inverse = np.unique(strongest, axis=0, return_inverse=True)
-    named = [tuple(TOPIC_SLUGS[at] for at in row if at >= 0) for row in distinct.tolist()]
+    named = [tuple(slugs[at] for at in row if at >= 0) for row in distinct.tolist()]
     return [named[at] for at in inverse.ravel().tolist()]
 
 

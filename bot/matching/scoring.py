@@ -26,6 +26,7 @@ class Side:
     rows: npt.NDArray[np.intp]
     terms: sp.csr_matrix
     topics: Floats
+    concepts: sp.csr_matrix
     semantic: Floats  # sentence vectors
     usual: Floats  # each post's usual cosine with the other kind's posts
     purpose: Purpose  # how their cosines score in this community
@@ -41,8 +42,16 @@ class Side:
         return sp.csr_matrix(self.terms.T * np.float32(self.weights.text), dtype=np.float32)
 
     @cached_property
-    def topics_t(self) -> Floats:
-        return np.ascontiguousarray(self.topics.T * np.float32(self.weights.topic), dtype=np.float32)
+    def shared(self) -> Floats:
+        """Topics and concepts side by side: one product with the other side's `shared_t` is what a
+        pair shares of both, weighted (the second product would cost a pass over every block)."""
+        return np.ascontiguousarray(np.hstack([self.topics, self.concepts.toarray()]), dtype=np.float32)
+
+    @cached_property
+    def shared_t(self) -> Floats:
+        topics, concepts = self.topics.shape[1], self.concepts.shape[1]
+        weighted = np.asarray([self.weights.topic] * topics + [self.weights.concept] * concepts, dtype=np.float32)
+        return np.ascontiguousarray((self.shared * weighted).T, dtype=np.float32)
 
     @cached_property
     def semantic_t(self) -> Floats:
@@ -65,7 +74,7 @@ class Side:
 
     def prepare(self) -> None:
         """Make the cached products now (before threads share this side)."""
-        _ = self.terms_t, self.topics_t, self.semantic_t, self.shift, self.filed, self.by_organisation
+        _ = self.terms_t, self.shared, self.shared_t, self.semantic_t, self.shift, self.filed, self.by_organisation
 
     def of_organisations(self, organisations: Ints) -> tuple[Ints, Ints]:
         """(i, position) for every position of this side whose organisation is `organisations[i]`."""
@@ -138,9 +147,10 @@ class Workspace:
         needs_terms = needs.terms[part]
         rows = needs_terms.shape[0]
         block: Floats = sp.csr_matrix(needs_terms @ offers.terms_t, dtype=np.float32).toarray(out=self.text[:rows])
-        topic = np.matmul(needs.topics[part], offers.topics_t, out=self.topic[:rows])
-        block += topic
-        apart = np.less_equal(topic, 0.0, out=self.apart[:rows])
+        shared = np.matmul(needs.shared[part], offers.shared_t, out=self.topic[:rows])
+        block += shared
+        # Both parts are never negative: a pair is apart when it shares no topic and no concept.
+        apart = np.less_equal(shared, 0.0, out=self.apart[:rows])
         purpose = np.matmul(needs.semantic[part], offers.semantic_t, out=self.topic[:rows])
         purpose -= (needs.shift[part] + np.float32(offers.purpose.offset))[:, None]
         purpose -= offers.shift[None, :]
@@ -163,8 +173,8 @@ def drop_apart(
     scores: Floats, apart: Bools, purpose: Floats, filed: tuple[Bools, Bools], weights: Weights, *, weak: Bools
 ) -> None:
     """The honest threshold's second half (the first is `MatchingConfig.min_score`): a pair whose two
-    posts are both `filed` under taxonomy topics (needs, offers) but share none (`apart`: their
-    topic product is 0) scores 0 unless its purpose part reaches `Weights.apart_part`. A few shared
+    posts are both `filed` under taxonomy topics (needs, offers) but share no topic and no concept
+    (`apart`: their product is 0) scores 0 unless its purpose part reaches `Weights.apart_part`. A few shared
     words and a middling sentence cosine are what unrelated posts of one field get (the demo's "data
     observatory" and "communication strategy"); paraphrase that the taxonomy misses stays, as its
     posts are seldom both filed. All (needs x offers); `weak` is overwritten. Four passes over the

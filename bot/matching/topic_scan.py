@@ -23,7 +23,7 @@ from operator import contains, itemgetter
 import numpy as np
 import numpy.typing as npt
 
-from bot.topics import _EXTRA_FOLDS, TOPICS  # the exact folding the taxonomy matches on
+from bot.topics import _EXTRA_FOLDS, CONCEPTS, TOPICS  # the exact folding the taxonomy matches on
 
 _SPLIT = re.compile(r"(\W+)")  # words and the runs of other characters between them, alternating
 _NON_WORD = re.compile(r"\W")
@@ -32,6 +32,8 @@ _STAND_IN = "\x01"  # ... so a text's own NULs become another character no keywo
 _ACCENTS = re.compile("[\u0300-\u036f]+")  # the combining marks of Latin text, checked cheaply
 _BEYOND_LATIN = re.compile("[^\x00-\u036f\u2000-\u206f]+")  # runs that may hold other scripts' marks
 _EXTRA = tuple((chr(code), str(value)) for code, value in _EXTRA_FOLDS.items())
+# One trie and one scan for both: numbers below len(TOPICS) are topics, the rest concepts.
+SCANNED = TOPICS + CONCEPTS
 # ((topic number, 1 if its keyword ends in the last word walked else 0), ...), node to go on from or -1
 Entry = tuple[tuple[tuple[int, int], ...], int]
 
@@ -79,10 +81,10 @@ class _Trie:
 
 @cache
 def _trie() -> _Trie:
-    """Every folded keyword and label of every topic; `$` keywords must end a word."""
+    """Every folded keyword and label of every topic and concept; `$` keywords must end a word."""
     children: list[dict[str, int]] = [{}]
     ends: list[list[tuple[int, bool]]] = [[]]
-    for number, topic in enumerate(TOPICS):
+    for number, topic in enumerate(SCANNED):
         entries = [
             (kw[:-1], True) if kw.endswith("$") else (kw, False) for kws in topic.keywords.values() for kw in kws
         ]
@@ -243,31 +245,53 @@ class Ranked:
     """The topics of each text of a batch, as flat arrays sorted by text, then rank."""
 
     text: npt.NDArray[np.int64]
-    topic: npt.NDArray[np.int64]  # topic number (index in `TOPICS`)
+    topic: npt.NDArray[np.int64]  # topic number (index in `TOPICS`), or concept number (in `CONCEPTS`)
     rank: npt.NDArray[np.int64]  # 0 = most mentioned, then first mentioned, then by slug
 
 
 def rank_topics(texts: Sequence[str], *, limit: int = 4) -> Ranked:
     """`detect_topics` of every text in `texts` (e.g. the titles and descriptions of a batch of
     posts), in one scan: the counted topics of each text, ranked, at most `limit` per text."""
-    position, topic, text_starts = _scan(texts)
+    return rank_scanned(texts, limit=limit)[0]
+
+
+def rank_scanned(texts: Sequence[str], *, limit: int = 4) -> tuple[Ranked, Ranked]:
+    """The topics and the concepts (numbers in `CONCEPTS`) of every text in `texts`, each ranked
+    as `rank_topics` ranks topics, at most `limit` of each per text, from one scan."""
+    position, number, text_starts = _scan(texts)
     text = np.searchsorted(text_starts, position, side="right").astype(np.int64)
-    key = text * len(TOPICS) + topic
+    topic = number < len(TOPICS)
+    return (
+        _ranked(text[topic], number[topic], position[topic], limit),
+        _ranked(text[~topic], number[~topic], position[~topic], limit, base=len(TOPICS)),
+    )
+
+
+def _ranked(
+    text: npt.NDArray[np.int64],
+    number: npt.NDArray[np.int64],
+    position: npt.NDArray[np.int64],
+    limit: int,
+    *,
+    base: int = 0,
+) -> Ranked:
+    """Per text, its numbers (less `base`) most counted first, then first found, then by slug."""
+    key = text * len(SCANNED) + number
     pairs, first, counts = np.unique(key, return_index=True, return_counts=True)
-    text, topic, first = pairs // len(TOPICS), pairs % len(TOPICS), position[first]
-    order = np.lexsort((_slug_order()[topic], first, -counts, text))
-    text, topic = text[order], topic[order]
+    text, number, first = pairs // len(SCANNED), pairs % len(SCANNED), position[first]
+    order = np.lexsort((_slug_order()[number], first, -counts, text))
+    text, number = text[order], number[order]
     starts = np.searchsorted(text, text, side="left")
     rank = np.arange(len(text), dtype=np.int64) - starts
     kept = rank < limit
-    return Ranked(text[kept], topic[kept], rank[kept])
+    return Ranked(text[kept], number[kept] - base, rank[kept])
 
 
 @cache
 def _slug_order() -> npt.NDArray[np.int64]:
-    """Each topic number's place in slug order (ties between topics go by slug, as in `bot.topics`)."""
-    order = np.zeros(len(TOPICS), dtype=np.int64)
-    order[sorted(range(len(TOPICS)), key=lambda number: TOPICS[number].slug)] = np.arange(len(TOPICS))
+    """Each number's place in slug order (ties between topics go by slug, as in `bot.topics`)."""
+    order = np.zeros(len(SCANNED), dtype=np.int64)
+    order[sorted(range(len(SCANNED)), key=lambda number: SCANNED[number].slug)] = np.arange(len(SCANNED))
     return order
 
 

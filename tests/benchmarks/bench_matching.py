@@ -166,7 +166,7 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-LEXICAL = MatchingConfig(weights=Weights(semantic=0.0, topic=0.35, text=0.65), min_score=0.04)
+LEXICAL = MatchingConfig(weights=Weights(semantic=0.0, topic=0.35, text=0.65, concept=0.0), min_score=0.04)
 
 
 def phase_round(db: Path, *, lexical: bool = False) -> dict[str, Any]:
