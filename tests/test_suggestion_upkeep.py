@@ -62,7 +62,7 @@ def status(deps: Deps, match: Match) -> Match:
 def test_editing_scores_again_and_drops_a_pair_that_no_longer_fits(talk: Talk, deps: Deps) -> None:
     bob, ana, match, need = suggested(talk, deps)
     ana.say(f"/edit {need.id}")
-    for line in ("edit description", NEED + " We also train buyers.", "save"):
+    for line in ("edit description", "We want our public buyers to open tenders to social enterprises.", "save"):
         ana.say(line)
     kept = status(deps, match)  # still a fit: kept, scored on the new text
     assert kept.status == MatchStatus.suggested
