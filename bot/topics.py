@@ -108,11 +108,7 @@ def find_topic(name: str, language: str = "en") -> Topic | None:
     return None
 
 
-def label(slug: str, language: str) -> str:
-    topic = BY_SLUG.get(slug)
+def label(slug: str, language: str, *, among: dict[str, Topic] = BY_SLUG) -> str:
+    """A topic's label (or a concept's, `among=CONCEPT_BY_SLUG`) in `language`; an unknown slug as it is."""
+    topic = among.get(slug)
     return topic.label(language) if topic else slug
-
-
-def concept_label(slug: str, language: str) -> str:
-    concept = CONCEPT_BY_SLUG.get(slug)
-    return concept.label(language) if concept else slug

@@ -174,9 +174,10 @@ def store_vectors(
     (edited meanwhile by another process)."""
     for post in posts:
         text, vector = made[post.id]
-        if post_text(post.title, post.description) != text:
-            vector = encoder.encode([post_text(post.title, post.description)])[0]
-        post.embedding = pack(vector)
+        if post_text(post.title, post.description) == text:
+            post.embedding = pack(vector)
+        else:
+            embed_posts(encoder, [post])
 
 
 def count_stale(session: Session, encoder: Encoder, *, everything: bool = False) -> int:

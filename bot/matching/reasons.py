@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bot.i18n import translator
-from bot.topics import concept_label, label
+from bot.topics import CONCEPT_BY_SLUG, label
 
 TOPIC, CONCEPT, TERM, PURPOSE = "topic:", "concept:", "term:", "purpose:similar"
 
@@ -42,7 +42,7 @@ def render(
     if topics:
         lines.append(tr.t("matching.reason_topics", topics=", ".join(label(slug, tr.language) for slug in topics)))
     if concepts:
-        named = ", ".join(concept_label(slug, tr.language) for slug in concepts)
+        named = ", ".join(label(slug, tr.language, among=CONCEPT_BY_SLUG) for slug in concepts)
         lines.append(tr.t("matching.reason_concepts", concepts=named))
     if terms:
         lines.append(tr.t("matching.reason_terms", terms=", ".join(terms)))
