@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from bot.deps import Deps
 from bot.matching import render_stored
@@ -15,6 +16,9 @@ from bot.matching.topic_scan import rank_scanned, rank_topics
 from bot.topics import CONCEPTS
 from storage.db import transaction
 from tests.test_matching_support import World
+
+DATA = Path(__file__).parent / "data"
+LOCALES = Path(__file__).parent.parent / "bot" / "i18n" / "locales"
 
 LIBRARY_NEED = (
     "Mieszkańcy chcą sami prowadzić zamkniętą filię biblioteki",
@@ -42,6 +46,28 @@ def test_a_concept_is_found_whatever_the_language_and_the_topics_stay_as_they_we
     topics, _ = rank_scanned(texts)
     expected = rank_topics(texts)
     assert (topics.text.tolist(), topics.topic.tolist()) == (expected.text.tolist(), expected.topic.tolist())
+
+
+def _catalog_texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted(LOCALES.glob("*/*.po")):
+        with path.open("rb") as file:
+            for message in read_po(file):
+                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                texts.extend(text for text in strings if isinstance(text, str) and text)
+    return texts
+
+
+def test_no_concept_is_found_in_ordinary_language() -> None:
+    """Every language's keywords are read in every text, so a keyword that is a common word of
+    another language marks unrelated posts alike (Portuguese "op$" did so to every Dutch post).
+    Ordinary sentences in the seven languages and every string of the bot's catalog name no aim."""
+    ordinary = DATA.joinpath("ordinary_sentences.txt").read_text(encoding="utf-8").splitlines()
+    texts = [line for line in ordinary if line.strip()] + _catalog_texts()
+    assert len(texts) > 1000
+    concepts = rank_scanned(texts)[1]
+    found = {(texts[text], CONCEPTS[number].slug) for text, number in zip(concepts.text, concepts.topic, strict=True)}
+    assert found == set()
 
 
 def test_a_need_and_an_offer_that_name_one_aim_in_other_words_meet_on_it(deps: Deps) -> None:
