@@ -31,22 +31,22 @@ class Bar:
 
 
 EVAL_SETS = {
-    DATA / "matching_eval.json": Bar(40, 0.93, 0.97),
-    DATA / "matching_eval_2.json": Bar(20, 0.87, 0.92),
+    DATA / "matching_eval.json": Bar(40, 0.93, 0.98),
+    DATA / "matching_eval_2.json": Bar(20, 0.89, 0.96),
     # Paraphrase across languages: 0.27 lexical only; the semantic channel and the concepts lift it
-    # to 0.75, short of 0.90 (README, Matching: what the encoder gives these pairs, and what the
+    # to 0.76, short of 0.90 (README, Matching: what the encoder gives these pairs, and what the
     # threshold costs).
-    DATA / "matching_eval_3.json": Bar(40, 0.75, 0.76),
+    DATA / "matching_eval_3.json": Bar(40, 0.76, 0.76),
     # Paraphrase again, written blind (by someone who saw neither the matcher nor the other sets)
-    # before session 4's calibration, to check it: 0.16 lexical only, 0.76 now (0.75 in one round,
+    # before session 4's calibration, to check it: 0.16 lexical only, 0.77 now (0.76 in one round,
     # where an offer goes to at most 5 needs).
-    DATA / "matching_eval_4.json": Bar(44, 0.75, 0.75),
+    DATA / "matching_eval_4.json": Bar(44, 0.76, 0.75),
     # A fifth, written blind in session 5 (nearly every gold pair in another language, cognates
     # screened out) and used only to check: 0.12 lexical only, 0.53 now; USE alone ranks it at
-    # 0.48. The best estimate here of a held-out paraphrase set (README, Matching).
-    DATA / "matching_eval_5.json": Bar(42, 0.52, 0.59),
+    # 0.49, below the issue's held-out set (README, Matching).
+    DATA / "matching_eval_5.json": Bar(42, 0.52, 0.61),
     # A sixth, written blind in session 6 (every gold pair in another language) and used only to
-    # check: what a lexicon expansion tuned on sets 3-5 gives a set it never saw (README, Matching).
+    # check: 0.28 lexical only, 0.73 now; USE alone ranks it as it ranked the issue's held-out set.
     DATA / "matching_eval_6.json": Bar(44, 0.72, 0.71),
 }
 PARAPHRASE = [DATA / f"matching_eval_{number}.json" for number in (3, 4, 5, 6)]
