@@ -14,6 +14,7 @@ from bot.errors import UserError
 from bot.i18n import N_
 from bot.language import detect_language
 from bot.matching.encoder import embed_posts
+from bot.matching.found import keep_found
 from bot.members import Who
 from bot.ports import Encoder
 from bot.text import clean, one_line
@@ -110,8 +111,8 @@ def save(
     session: Session, who: Who, draft: PostDraft, *, language: str, encoder: Encoder, now: datetime, per_hour: int
 ) -> Post:
     """Create the post (within the person's hourly budget, `check_budget`), or update the one being
-    edited; the member's organisation owns it. Its sentence vector is made now, so matching never
-    waits for the encoder."""
+    edited; the member's organisation owns it. Its sentence vector and topic scan are made now, so
+    matching never waits for them."""
     if who.member.organisation_id is None:
         raise UserError(N_("core.error_no_organisation"))
     post = editable_post(session, who, draft.post_id) if draft.post_id else None
@@ -135,6 +136,7 @@ def save(
     post.language = draft.language or detect_language(f"{post.title}\n{post.description}", language) or language
     post.updated_at = utcnow()
     embed_posts(encoder, [post])
+    keep_found([post])
     session.add(post)
     session.flush()
     return post

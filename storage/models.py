@@ -210,6 +210,9 @@ class Post(SQLModel, table=True):
     # The sentence vector of title and description (float16 bytes, bot/matching/encoder.py), made
     # when the text is saved so matching never waits for the encoder; NULL until then.
     embedding: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # What the topic scan found in title and description (bot/matching/found.py), stored with the
+    # lexicon and the text it was made from, so a cold index reads it instead of scanning again.
+    found: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class ConversationState(SQLModel, table=True):

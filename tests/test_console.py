@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.i18n import translator
+from bot.matching.found import holds
 from bot.ports import Attachment, Button, Reply
 from handlers.console import Files, console_sender, parse_identity, render
 from storage.db import make_engine, session_factory
@@ -76,6 +77,7 @@ def test_scripted_session_creates_an_offer_and_a_need(tmp_path: Path) -> None:
         (PostKind.offer, "Social Enterprise Awards"),
         (PostKind.need, "From co-design to collaborative management"),
     ]
+    assert all(holds(post) for post in stored(database))  # the topic scan is kept with each post
 
 
 def test_a_need_started_in_one_process_is_finished_in_the_next(tmp_path: Path) -> None:

@@ -15,8 +15,9 @@ import numpy.typing as npt
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.matching.config import Weights
+from bot.matching.found import found_in
 from bot.matching.text import Normaliser, resolve_language
-from bot.matching.topic_scan import Ranked, rank_scanned
+from bot.matching.topic_scan import Ranked
 from bot.topics import BY_SLUG, CONCEPTS, TOPICS
 
 TOPIC_COLUMN = {topic.slug: number for number, topic in enumerate(TOPICS)}
@@ -30,6 +31,7 @@ class PostText:
     description: str
     language: str | None
     topics: tuple[str, ...] = ()
+    found: bytes | None = None  # the stored scan of title and description (bot/matching/found.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ def topic_weights(
     if chosen:
         rows, columns = zip(*chosen, strict=True)
         np.add.at(topics, (np.asarray(rows), np.asarray(columns)), weights.chosen_topic)
-    found_topics, found_concepts = rank_scanned([part for text in texts for part in (text.title, text.description)])
+    found_topics, found_concepts = found_in(texts)
     concepts = np.zeros((len(texts), len(CONCEPTS)), dtype=np.float64)
     _add_found(topics, found_topics, weights)
     _add_found(concepts, found_concepts, weights)

@@ -67,6 +67,7 @@ class PostRow:
     available_until: date | None
     updated_at: datetime
     embedding: bytes | None
+    found: bytes | None
 
     @classmethod
     def of(cls, post: Post) -> PostRow:
@@ -84,12 +85,13 @@ class PostRow:
             post.available_until,
             post.updated_at,
             post.embedding,
+            post.found,
         )
 
 
 _COLUMNS: tuple[Any, ...] = (
     Post.id, Post.kind, Post.organisation_id, Post.member_id, Post.title, Post.description, Post.language,
-    Post.topics, Post.status, Post.available_until, Post.updated_at, Post.embedding,
+    Post.topics, Post.status, Post.available_until, Post.updated_at, Post.embedding, Post.found,
 )  # fmt: skip
 
 
@@ -97,7 +99,7 @@ def _rows(session: Session, *conditions: Any) -> list[PostRow]:
     statement: Any = sa_select(*_COLUMNS).where(*conditions).order_by(col(Post.id))  # plain tuples, no ORM objects
     result = session.exec(statement)
     return [
-        PostRow(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ()), str(r[8]), r[9], r[10], r[11])
+        PostRow(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7] or ()), str(r[8]), r[9], r[10], r[11], r[12])
         for r in result
     ]
 
@@ -222,7 +224,7 @@ class CommunityIndex:
     # --- rows -------------------------------------------------------------------------------
 
     def featurise(self, rows: Sequence[PostRow]) -> Features:
-        texts = [PostText(row.title, row.description, row.language, row.topics) for row in rows]
+        texts = [PostText(row.title, row.description, row.language, row.topics, row.found) for row in rows]
         return featurise(self._normaliser, texts, self._config.weights)
 
     def add(self, rows: Sequence[PostRow]) -> None:

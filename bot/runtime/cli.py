@@ -361,8 +361,10 @@ def demo(ctx: click.Context) -> None:
 @click.option("--all", "everything", is_flag=True, help="Encode every post again, not only those without a vector.")
 @click.pass_context
 def reindex(ctx: click.Context, everything: bool) -> None:
-    """Store the sentence vector of every post that has none (posts saved before vectors existed)."""
+    """Store the sentence vector of every post that has none (posts saved before vectors existed),
+    and the topic scan of every post whose stored one is missing or of another lexicon."""
     from bot.matching.encoder import backfill, count_stale
+    from bot.matching.found import refresh_found
     from storage.db import transaction
 
     deps = _deps(ctx)
@@ -371,6 +373,7 @@ def reindex(ctx: click.Context, everything: bool) -> None:
         total = count_stale(session, deps.encoder, everything=everything)
         with click.progressbar(length=total, label=tr.t("matching.vectors_progress"), file=sys.stderr) as bar:
             done = backfill(session, deps.encoder, everything=everything, progress=bar.update)
+        refresh_found(session)  # the lexicon's scans, quick: no encoder involved
     click.echo(tr.t("matching.reindexed", count=done))
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from bot.matching.ahead import encoded_ahead
 from bot.matching.encoder import BATCH, Progress, pack, post_text, quiet
+from bot.matching.found import keep_found
 from bot.organisations import organisation_named
 from bot.ports import Encoder
 from bot.transfer.files import EXPORT_COLUMNS, Record, parse_text, read_records, write_csv, write_json
@@ -120,6 +121,7 @@ def _save_batch(
         _fill(post, row, organisation.id)
         post.embedding = pack(vector)
         posts.append(post)
+    keep_found(posts)
     session.add_all(posts)
     session.flush()
     return created, updated
