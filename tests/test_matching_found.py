@@ -109,3 +109,6 @@ def test_imported_posts_keep_their_scan_and_reindex_gives_one_to_the_others(deps
         scanned = found_in([PostText(post.title, post.description, None) for post in posts])
         assert _same(stored, scanned)
         assert "public-procurement" in {TOPICS[number].slug for number in stored[0].topic.tolist()}
+        need = next(post for post in posts if post.ref == "n-gdl")
+        # The index reads the stored scans (bytes from SQLite, bytea from PostgreSQL) and matches on them.
+        assert [suggestion.offer.ref for suggestion in deps.matcher.suggest(session, need)] == ["o-dub"]

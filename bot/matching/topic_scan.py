@@ -7,6 +7,10 @@ once: the texts are folded and split into words in one go, every keyword sits in
 what a word matches from the trie's root is remembered per distinct word, so a word seen before
 costs a dictionary read. Like the regexes, it counts a keyword only at a word start, prefers the
 longest keyword of a topic there, and does not count a topic again inside its own match.
+
+Posts keep what this scan found in them (`bot.matching.found`), named by the lexicon's digest: a
+change to how this module counts, with the same lexicon, must bump `found._FORMAT`, or stored
+scans made by the old rules would still be read.
 """
 
 from __future__ import annotations
